@@ -1,0 +1,22 @@
+"""A second page with saved widgets: leaving and coming back keeps every value."""
+
+import datetime as dt
+
+import streamlit as st
+
+from persistence.binding import get_session, persisted
+from persistence.ui import t
+
+REGIONS = ["east", "west", "north", "south"]
+ITEMS = ["data", "review", "sent"]
+
+st.title(t("checklist.title"))
+if get_session().process is None:
+    st.info(t("status.nothing_open"))
+    st.stop()
+
+st.radio(t("checklist.region"), REGIONS, key=persisted("region"), format_func=lambda r: t(f"region.{r}"), horizontal=True)
+st.pills(t("checklist.items"), ITEMS, key=persisted("items"), selection_mode="multi", format_func=lambda i: t(f"items.{i}"))
+st.session_state.setdefault(persisted("review_time"), dt.time(9, 0))
+st.time_input(t("checklist.review_time"), key=persisted("review_time"))
+st.number_input(t("checklist.budget"), min_value=0, step=1000, key=persisted("budget"))

@@ -1,0 +1,3 @@
+from persistence.ui import new_process_form
+
+new_process_form()

@@ -1,0 +1,29 @@
+"""A minimal app that shows the pattern: ``streamlit run apps/sample/app.py``.
+
+No page code mentions storage: keys that start with the prefix are saved by
+``persistent_run`` to the process chosen in the sidebar.
+"""
+
+import streamlit as st
+
+from persistence.binding import persistent_run, persisted
+from persistence.settings import get_settings
+from persistence.ui import process_sidebar, t
+
+st.set_page_config(page_title=get_settings().app_title)
+
+
+def sample_page() -> None:
+    st.title(t("sample.title"))
+    st.write(t("sample.intro", prefix=f"`{get_settings().key_prefix}`"))
+    counter = persisted("counter")
+    st.session_state.setdefault(counter, 0)
+    if st.button(t("sample.increment"), key="increment"):
+        st.session_state[counter] += 1
+    st.metric(t("sample.counter"), st.session_state[counter])
+    st.text_input(t("sample.comment"), key=persisted("comment"))
+
+
+with persistent_run() as session:
+    process_sidebar(session)
+    st.navigation([st.Page(sample_page, title=t("sample.title")), st.Page("new_process.py", title=t("nav.new"))]).run()

@@ -1,0 +1,330 @@
+"""Binds prefixed ``st.session_state`` keys to a process in storage.
+
+One ``PersistentSession`` lives in each browser session's state. Per script run:
+
+* ``begin_run`` (top of the entrypoint): one cheap revision check; when another session
+  wrote meanwhile, merge its keys in (what this session changed since the last save wins,
+  being the later write); put back keys that Streamlit dropped with an unrendered widget.
+* ``end_run`` (in a ``finally`` after the page ran): compare the prefixed keys with the
+  last saved copy by content and write only the keys that changed. An unchanged rerun
+  writes nothing.
+
+A key missing from session state is never a deletion (Streamlit drops the keys of widgets
+it did not render); ``forget`` deletes a key on purpose.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from persistence import codec
+from persistence.errors import (
+    CorruptProcessError,
+    PersistenceError,
+    ProcessNotFoundError,
+    ProcessTooLargeError,
+    StorageUnavailableError,
+    UnstorableValueError,
+)
+from persistence.models import ProcessInfo, Revision, State
+from persistence.settings import Settings, get_settings
+from persistence.storage import StorageInterface, open_storage, utc_now
+
+SESSION_KEY = "_persistence_session"
+QUERY_PARAM = "process"
+_MISSING: Any = object()
+
+
+def _same(left: Any, right: Any) -> bool:
+    return left is right or (type(left) is type(right) and left == right)
+
+
+@dataclass
+class SaveStatus:
+    """What the sidebar tells the user about the active process."""
+
+    saved_at: datetime | None = None
+    unavailable: str | None = None
+    error: str | None = None
+    gone: bool = False
+    unstorable: dict[str, str] = field(default_factory=dict)
+
+
+class PersistentSession:
+    """The persisted part of one session's state, kept in step with one process."""
+
+    def __init__(
+        self,
+        store: StorageInterface,
+        state: MutableMapping[str, Any],
+        *,
+        prefix: str,
+        max_bytes: int,
+    ) -> None:
+        self.store = store
+        self.state = state
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.process: str | None = None
+        self.status = SaveStatus()
+        self._revision: Revision | None = None
+        self._synced: State = {}
+        self._sizes: dict[str, int] = {}
+        self._rejected: dict[str, Any] = {}
+
+    # -- choosing the process ------------------------------------------------------------------
+    def open(self, name: str) -> None:
+        """Make ``name`` the active process and put its saved keys into session state.
+
+        Raises ``ProcessNotFoundError``, ``CorruptProcessError`` or ``StorageUnavailableError``
+        and then leaves the current process as it was.
+        """
+        snapshot = self.store.read_process(name)
+        if snapshot is None:
+            raise ProcessNotFoundError(name)
+        self._drop_local_keys()
+        self.process = name
+        self.status = SaveStatus(saved_at=snapshot.updated_at)
+        self._revision = snapshot.revision
+        self._synced = {}
+        self._sizes = {}
+        self._rejected = {}
+        for key, value in snapshot.state.items():
+            self._accept(key, value)
+            self._assign(key, value)
+
+    def close(self) -> None:
+        """Leave the active process (after it was deleted, say)."""
+        self._drop_local_keys()
+        self.process = None
+        self.status = SaveStatus()
+        self._revision = None
+        self._synced = {}
+        self._sizes = {}
+
+    def forget(self, key: str) -> None:
+        """Delete ``key`` from session state and from the active process."""
+        self.state.pop(key, None)
+        if self.process is not None and key in self._synced:
+            self._revision = self.store.update_process(self.process, {}, removed=[key])
+            del self._synced[key]
+            self._sizes.pop(key, None)
+
+    # -- once per rerun ----------------------------------------------------------------------------
+    def begin_run(self) -> None:
+        if self.process is None or self.status.gone:
+            return
+        try:
+            revision = self.store.process_revision(self.process)
+            self.status.unavailable = None
+            if revision is None:
+                self.status.gone = True
+                return
+            if revision != self._revision:
+                self._merge_remote()
+        except StorageUnavailableError as error:
+            self.status.unavailable = str(error)
+        except CorruptProcessError as error:
+            self.status.error = str(error)
+            self.status.gone = True
+        self._restore_dropped_keys()
+
+    def end_run(self) -> None:
+        if self.process is None or self.status.gone:
+            return
+        changed = self._changed_keys()
+        if not changed:
+            return
+        encoded = self._encode(changed)
+        try:
+            self._check_size(encoded)
+            revision = self.store.update_process(self.process, {k: changed[k] for k in encoded})
+        except ProcessNotFoundError:
+            self.status.gone = True
+            return
+        except StorageUnavailableError as error:
+            self.status.unavailable = str(error)
+            return
+        except ProcessTooLargeError as error:
+            self.status.error = str(error)
+            return
+        expected_next = None if self._revision is None else self._revision + 1
+        if revision == expected_next:
+            self._revision = revision
+        # else: someone else wrote in between; the next begin_run merges their keys.
+        for key in encoded:
+            self._accept(key, changed[key], len(encoded[key]))
+        self.status.unavailable = self.status.error = None
+        self.status.saved_at = utc_now()
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        return self.process is not None and bool(self._changed_keys())
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _assign(self, key: str, value: Any) -> None:
+        try:
+            self.state[key] = copy.deepcopy(value)
+        except StreamlitAPIException:
+            pass  # buttons, uploaders, data editors: Streamlit forbids setting them
+
+    def _accept(self, key: str, value: Any, size: int | None = None) -> None:
+        """Record ``value`` as what storage holds for ``key``."""
+        self._synced[key] = copy.deepcopy(value)
+        self._sizes[key] = size if size is not None else len(codec.encode(key, value))
+
+    def _drop_local_keys(self) -> None:
+        for key in [key for key in self.state if key.startswith(self.prefix)]:
+            del self.state[key]
+
+    def _restore_dropped_keys(self) -> None:
+        state = self.state
+        for key, value in self._synced.items():
+            if key not in state:
+                self._assign(key, value)
+
+    def _changed_keys(self) -> State:
+        synced, rejected = self._synced, self._rejected
+        changed: State = {}
+        for key, value in self.state.items():
+            if (
+                key.startswith(self.prefix)
+                and not _same(value, synced.get(key, _MISSING))
+                and rejected.get(key, _MISSING) is not value
+            ):
+                changed[key] = value
+        return changed
+
+    def _encode(self, changed: State) -> dict[str, str]:
+        encoded: dict[str, str] = {}
+        for key, value in changed.items():
+            try:
+                encoded[key] = codec.encode(key, value)
+            except UnstorableValueError as error:
+                self._rejected[key] = value
+                self.status.unstorable[key] = str(error)
+            else:
+                self._rejected.pop(key, None)
+                self.status.unstorable.pop(key, None)
+        return encoded
+
+    def _check_size(self, encoded: dict[str, str]) -> None:
+        sizes = {**self._sizes, **{key: len(text) for key, text in encoded.items()}}
+        total = sum(sizes.values())
+        if total > self.max_bytes:
+            biggest = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:3]
+            raise ProcessTooLargeError(total, self.max_bytes, biggest)
+
+    def _merge_remote(self) -> None:
+        assert self.process is not None
+        snapshot = self.store.read_process(self.process)
+        if snapshot is None:
+            self.status.gone = True
+            return
+        state, synced = self.state, self._synced
+        for key, remote in snapshot.state.items():
+            known = synced.get(key, _MISSING)
+            if _same(remote, known):
+                continue
+            local = state.get(key, _MISSING)
+            if local is _MISSING or _same(local, known):
+                self._assign(key, remote)
+            self._accept(key, remote)
+        for key in [key for key in synced if key not in snapshot.state]:
+            if _same(state.get(key, _MISSING), synced[key]):
+                state.pop(key, None)
+            del synced[key]
+            self._sizes.pop(key, None)
+        self._revision = snapshot.revision
+
+
+# -- Streamlit wiring ----------------------------------------------------------------------------
+
+
+class ProcessCatalog:
+    """The process list shared by every session of one server, re-read at most every ``ttl`` s."""
+
+    def __init__(self, store: StorageInterface, ttl: float = 2.0) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._listed: list[ProcessInfo] = []
+        self._read_at = float("-inf")
+
+    def processes(self) -> list[ProcessInfo]:
+        if time.monotonic() - self._read_at > self._ttl:
+            self._listed = self._store.list_processes()
+            self._read_at = time.monotonic()
+        return self._listed
+
+    def invalidate(self) -> None:
+        self._read_at = float("-inf")
+
+
+@st.cache_resource(show_spinner=False)
+def shared_storage() -> tuple[StorageInterface, ProcessCatalog]:
+    """One store (and connection pool) per server process, shared by every session."""
+    store = open_storage()
+    return store, ProcessCatalog(store)
+
+
+def persisted(name: str) -> str:
+    """The session-state key under which ``name`` is saved: ``persisted("owner")`` is
+    ``"persist_owner"`` with the default prefix."""
+    return get_settings().key_prefix + name
+
+
+def get_session(settings: Settings | None = None) -> PersistentSession:
+    """This browser session's ``PersistentSession``, created on first use."""
+    session = st.session_state.get(SESSION_KEY)
+    if isinstance(session, PersistentSession):
+        return session
+    settings = settings or get_settings()
+    store, _ = shared_storage()
+    session = PersistentSession(
+        store, st.session_state, prefix=settings.key_prefix, max_bytes=settings.max_process_bytes
+    )
+    st.session_state[SESSION_KEY] = session
+    return session
+
+
+def open_process(session: PersistentSession, name: str) -> None:
+    """Open ``name`` and mirror it in the URL so a reload or a shared link reopens it."""
+    session.open(name)
+    st.query_params[QUERY_PARAM] = name
+
+
+def _follow_url(session: PersistentSession) -> None:
+    wanted = st.query_params.get(QUERY_PARAM)
+    if not wanted:
+        if session.process is not None:  # page navigation drops query parameters
+            st.query_params[QUERY_PARAM] = session.process
+        return
+    if wanted == session.process:
+        return
+    try:
+        session.open(wanted)
+    except PersistenceError as error:
+        session.status.error = str(error)
+        del st.query_params[QUERY_PARAM]
+
+
+@contextmanager
+def persistent_run() -> Iterator[PersistentSession]:
+    """Wrap one script run: restore before the page draws, save after it ran (even on
+    ``st.rerun``/``st.stop``, which end a run by raising)."""
+    session = get_session()
+    _follow_url(session)
+    session.begin_run()
+    try:
+        yield session
+    finally:
+        session.end_run()

@@ -1,0 +1,102 @@
+"""Run-time settings: the answers given to the template, overridable per deployment.
+
+Precedence, highest first: environment variables (``PERSIST_STORAGE_URL`` ...), the
+``[persistence]`` table of ``.streamlit/secrets.toml`` (read through ``st.secrets``), then
+``defaults.toml`` beside this module, which the template rendered from your answers.
+Credentials belong in the first two only: nothing rendered into a file holds one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from persistence.errors import ConfigurationError
+
+_DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+
+DEFAULT_URLS = {
+    "json": "json:///data/processes",
+    "sqlite": "sqlite:///data/state.db",
+    "redis": "redis://localhost:6379/0",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    backend: str
+    storage_url: str
+    retention_days: int
+    key_prefix: str
+    namespace: str
+    ui_language: str
+    process_scope: str
+    max_process_bytes: int
+    app_title: str
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
+
+
+_ENV_NAMES = {
+    "storage_url": "PERSIST_STORAGE_URL",
+    "retention_days": "PERSIST_RETENTION_DAYS",
+    "namespace": "PERSIST_NAMESPACE",
+    "ui_language": "PERSIST_UI_LANGUAGE",
+    "max_process_bytes": "PERSIST_MAX_PROCESS_BYTES",
+}
+
+
+def _secrets() -> Mapping[str, Any]:
+    try:
+        import streamlit as st
+
+        section = st.secrets.get("persistence", {})
+    except Exception:  # noqa: BLE001 - no secrets file, or one Streamlit cannot parse: use defaults
+        return {}
+    return section if isinstance(section, Mapping) else {}
+
+
+def _as_int(field: str, raw: object, low: int, high: int) -> int:
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise ConfigurationError(f"{field} must be a whole number, got {raw!r}.") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{field} must be between {low} and {high}, got {value}.")
+    return value
+
+
+def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> Settings:
+    """Merge ``overrides`` onto ``defaults`` and validate the result."""
+    merged = {**defaults, **{key: value for key, value in overrides.items() if value is not None}}
+    backend = str(merged["backend"])
+    language = str(merged["ui_language"])
+    if language not in {"en", "ja"}:
+        raise ConfigurationError(f"ui_language must be 'en' or 'ja', got {language!r}.")
+    return Settings(
+        backend=backend,
+        storage_url=str(merged.get("storage_url") or DEFAULT_URLS[backend]),
+        retention_days=_as_int("retention_days", merged["retention_days"], 1, 365 * 100),
+        key_prefix=str(merged["key_prefix"]),
+        namespace=str(merged["namespace"]),
+        ui_language=language,
+        process_scope=str(merged["process_scope"]),
+        max_process_bytes=_as_int("max_process_bytes", merged["max_process_bytes"], 1, 2**40),
+        app_title=str(merged["app_title"]),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this server process (read once: every rerun is a hot path)."""
+    defaults = tomllib.loads(_DEFAULTS_FILE.read_text(encoding="utf-8"))
+    from_env = {field: os.environ.get(env) for field, env in _ENV_NAMES.items()}
+    return build_settings(defaults, {**_secrets(), **from_env})

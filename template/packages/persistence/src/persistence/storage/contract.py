@@ -1,0 +1,58 @@
+"""The storage contract every backend implements (structurally: no base class to inherit).
+
+Names passed in are checked by ``validate_process_name``; states are free-form
+``dict[str, Any]`` of values the codec can store. Every backend writes per key, so two
+sessions that change different keys of one process never undo each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
+
+
+@runtime_checkable
+class StorageInterface(Protocol):
+    # -- the seed's two calls -------------------------------------------------------------
+    def save_process(self, name: str, data: Mapping[str, Any]) -> None:
+        """Replace the whole state of ``name``, creating the process when it is new."""
+
+    def load_process(self, name: str) -> State | None:
+        """The state of ``name``, or ``None`` when there is no such (unexpired) process."""
+
+    # -- what a real app needs --------------------------------------------------------------
+    def read_process(self, name: str) -> ProcessSnapshot | None:
+        """State plus revision and last update, or ``None``."""
+
+    def update_process(
+        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+    ) -> Revision:
+        """Write only ``changed`` keys and delete only ``removed`` ones; return the new revision.
+
+        Raises ``ProcessNotFoundError`` when the process was deleted or expired: a session
+        saving into a process deleted elsewhere must not bring it back.
+        """
+
+    def process_revision(self, name: str) -> Revision | None:
+        """The current revision, or ``None`` when the process is gone: the cheap per-rerun check."""
+
+    def create_process(self, name: str) -> ProcessInfo:
+        """Create an empty process; ``ProcessExistsError`` when the name is taken."""
+
+    def rename_process(self, old: str, new: str) -> None:
+        """Rename keeping the state; ``ProcessNotFoundError`` / ``ProcessExistsError``."""
+
+    def delete_process(self, name: str) -> bool:
+        """Delete; ``True`` when something was deleted."""
+
+    def process_exists(self, name: str) -> bool: ...
+
+    def list_processes(self) -> list[ProcessInfo]:
+        """Every unexpired process, most recently updated first."""
+
+    def purge_expired(self) -> list[str]:
+        """Delete processes not updated within the retention window; return their names."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,154 @@
+"""The process sidebar: pick, rename and delete processes, and see whether work is saved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from persistence.binding import PersistentSession, open_process, shared_storage
+from persistence.errors import PersistenceError
+from persistence.names import validate_process_name
+from persistence.ui.strings import t
+
+SELECTOR_KEY = "active_process"
+RENAME_KEY = "rename_process_name"
+_CONFIRM_DELETE = "_confirm_delete_process"
+_ERROR = "_process_error"
+
+
+def short_time(moment: datetime) -> str:
+    """``moment`` in the server's local time, compact enough for a sidebar."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def report_error(error: PersistenceError, slot: str = _ERROR) -> None:
+    """Keep ``error`` for ``show_error(slot)`` on the next render: callbacks draw nothing useful."""
+    st.session_state[slot] = str(error)
+
+
+def show_error(slot: str = _ERROR) -> None:
+    if message := st.session_state.pop(slot, None):
+        st.error(message)
+
+
+def _on_select(session: PersistentSession) -> None:
+    name = st.session_state.get(SELECTOR_KEY)
+    if not name or name == session.process:
+        return
+    try:
+        open_process(session, name)
+    except PersistenceError as error:
+        report_error(error)
+        st.session_state[SELECTOR_KEY] = session.process
+
+
+def _on_rename(session: PersistentSession) -> None:
+    old, new = session.process, str(st.session_state.get(RENAME_KEY, "")).strip()
+    if old is None:
+        return
+    store, catalog = shared_storage()
+    try:
+        store.rename_process(old, validate_process_name(new))
+        open_process(session, new)
+    except PersistenceError as error:
+        report_error(error)
+        return
+    catalog.invalidate()
+    st.session_state[RENAME_KEY] = ""
+    st.session_state[SELECTOR_KEY] = new
+    st.toast(t("toast.renamed", name=new))
+
+
+def _on_delete(session: PersistentSession) -> None:
+    name = session.process
+    st.session_state[_CONFIRM_DELETE] = False
+    if name is None:
+        return
+    store, catalog = shared_storage()
+    try:
+        store.delete_process(name)
+    except PersistenceError as error:
+        report_error(error)
+        return
+    catalog.invalidate()
+    session.close()
+    st.session_state[SELECTOR_KEY] = None
+    st.query_params.pop("process", None)
+    st.toast(t("toast.deleted", name=name))
+
+
+def _status_line(session: PersistentSession) -> None:
+    status = session.status
+    if status.gone:
+        st.error(t("status.gone"))
+    elif status.unavailable:
+        st.warning(t("status.unavailable", detail=status.unavailable))
+    elif status.error:
+        st.error(status.error)
+    elif status.saved_at is not None:
+        st.caption(t("status.saved", time=status.saved_at.astimezone().strftime("%H:%M:%S")))
+    for detail in status.unstorable.values():
+        st.warning(t("status.unstorable", detail=detail))
+
+
+def process_sidebar(session: PersistentSession) -> None:
+    """Draw the sidebar. Call it after ``persistent_run`` opened the session."""
+    _, catalog = shared_storage()
+    with st.sidebar:
+        st.header(t("sidebar.title"))
+        show_error()
+        try:
+            processes = catalog.processes()
+        except PersistenceError as error:
+            st.warning(t("status.unavailable", detail=error))
+            processes = []
+        updated = {info.name: info.updated_at for info in processes}
+        names = list(updated)
+        if session.process is not None and session.process not in updated:
+            names.insert(0, session.process)
+        if not names:
+            st.info(t("sidebar.none"))
+        if st.session_state.get(SELECTOR_KEY) != session.process:
+            st.session_state[SELECTOR_KEY] = session.process
+        st.selectbox(
+            t("sidebar.select"),
+            names,
+            index=None,
+            key=SELECTOR_KEY,
+            placeholder=t("sidebar.placeholder"),
+            format_func=lambda name: _label(name, updated),
+            on_change=_on_select,
+            args=(session,),
+        )
+        _status_line(session)
+        if session.process is not None:
+            _manage(session)
+
+
+def _label(name: str, updated: dict[str, datetime]) -> str:
+    when = updated.get(name)
+    return name if when is None else f"{name} · {t('sidebar.updated', when=short_time(when))}"
+
+
+def _manage(session: PersistentSession) -> None:
+    with st.expander(t("sidebar.manage")):
+        st.text_input(t("sidebar.rename_label"), key=RENAME_KEY)
+        st.button(t("sidebar.rename_button"), key="rename_process", on_click=_on_rename, args=(session,))
+        if not st.session_state.get(_CONFIRM_DELETE):
+            if st.button(t("sidebar.delete_button"), key="delete_process"):
+                st.session_state[_CONFIRM_DELETE] = True
+                st.rerun()
+            return
+        st.warning(t("sidebar.delete_confirm", name=session.process))
+        left, right = st.columns(2)
+        left.button(
+            t("sidebar.delete_yes"),
+            key="confirm_delete_process",
+            type="primary",
+            on_click=_on_delete,
+            args=(session,),
+        )
+        if right.button(t("sidebar.delete_no"), key="cancel_delete_process"):
+            st.session_state[_CONFIRM_DELETE] = False
+            st.rerun()

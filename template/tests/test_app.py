@@ -1,0 +1,198 @@
+"""The real app under AppTest. A fresh AppTest on the same storage is a reload, a new
+browser session or a server restart: nothing survives but what was stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from persistence.settings import get_settings
+from tests.conftest import PROJECT_ROOT, StoreFactory
+
+MAIN_APP = str(PROJECT_ROOT / "apps" / "main" / "app.py")
+REPORT = "app_pages/report.py"
+CHECKLIST = "app_pages/checklist.py"
+NEW = "app_pages/new_process.py"
+NAME = "2025年1月_週次レポート"
+
+
+def key(name: str) -> str:
+    return get_settings().key_prefix + name
+
+
+def start(process: str | None = None) -> AppTest:
+    """A new browser session, optionally opened on a ``?process=`` link."""
+    at = AppTest.from_file(MAIN_APP, default_timeout=60)
+    if process is not None:
+        at.query_params["process"] = process
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def visit(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def create(at: AppTest, name: str) -> AppTest:
+    visit(at, NEW)
+    at.text_input(key="new_process_name").input(name)
+    at.button(key="create_process").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def fill_report(at: AppTest) -> None:
+    visit(at, REPORT)
+    at.text_input(key=key("owner")).input("山田")
+    at.slider(key=key("progress")).set_value(60)
+    at.text_area(key=key("notes")).input("最初のメモ")
+    at.date_input(key=key("due_date")).set_value(dt.date(2025, 1, 31))
+    at.multiselect(key=key("tags")).select("urgent")
+    at.checkbox(key=key("done")).check()
+    at.checkbox(key="show_details").check()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def assert_report_restored(at: AppTest) -> None:
+    visit(at, REPORT)
+    assert at.text_input(key=key("owner")).value == "山田"
+    assert at.slider(key=key("progress")).value == 60
+    assert at.text_area(key=key("notes")).value == "最初のメモ"
+    assert at.date_input(key=key("due_date")).value == dt.date(2025, 1, 31)
+    assert at.multiselect(key=key("tags")).value == ["urgent"]
+    assert at.checkbox(key=key("done")).value is True
+
+
+@pytest.fixture
+def filled(app_storage: StoreFactory) -> StoreFactory:
+    at = create(start(), NAME)
+    assert at.selectbox(key="active_process").value == NAME
+    assert at.query_params["process"] == [NAME] or at.query_params["process"] == NAME
+    fill_report(at)
+    return app_storage
+
+
+def test_prefixed_keys_are_saved_without_page_code(filled: StoreFactory) -> None:
+    saved = filled().load_process(NAME)
+    assert saved == {
+        key("owner"): "山田",
+        key("progress"): 60,
+        key("notes"): "最初のメモ",
+        key("due_date"): dt.date(2025, 1, 31),
+        key("tags"): ["urgent"],
+        key("done"): True,
+    }
+
+
+@pytest.mark.parametrize(
+    "reopen",
+    [
+        pytest.param(lambda: start(NAME), id="reload-with-link"),
+        pytest.param(lambda: start(), id="new-session-picks-in-sidebar"),
+    ],
+)
+def test_state_comes_back_in_a_new_session(filled: StoreFactory, reopen: Callable[[], AppTest]) -> None:
+    at = reopen()
+    if at.selectbox(key="active_process").value != NAME:
+        at.selectbox(key="active_process").select(NAME).run()
+    assert_report_restored(at)
+
+
+def test_state_survives_visiting_a_page_without_the_widgets(filled: StoreFactory) -> None:
+    at = start(NAME)
+    visit(at, CHECKLIST)
+    visit(at, NEW)
+    assert_report_restored(at)
+
+
+def test_switching_to_another_process_and_back(filled: StoreFactory) -> None:
+    at = create(start(NAME), "second")
+    visit(at, REPORT)
+    assert at.text_input(key=key("owner")).value == ""
+    at.text_input(key=key("owner")).input("other owner").run()
+    at.selectbox(key="active_process").select(NAME).run()
+    assert_report_restored(at)
+    at.selectbox(key="active_process").select("second").run()
+    visit(at, REPORT)
+    assert at.text_input(key=key("owner")).value == "other owner"
+
+
+def test_an_unchanged_rerun_writes_nothing(filled: StoreFactory) -> None:
+    store = filled()
+    at = start(NAME)
+    visit(at, REPORT)
+    revision = store.process_revision(NAME)
+    for _ in range(3):
+        at.run()
+    assert store.process_revision(NAME) == revision
+
+
+def test_restoring_never_overwrites_what_the_user_just_typed(filled: StoreFactory) -> None:
+    at = start(NAME)
+    visit(at, REPORT)
+    at.text_input(key=key("owner")).input("typed now").run()
+    at.run()
+    assert at.text_input(key=key("owner")).value == "typed now"
+    assert filled().load_process(NAME)[key("owner")] == "typed now"  # type: ignore[index]
+
+
+def test_the_sidebar_lists_processes_with_their_last_update(filled: StoreFactory) -> None:
+    at = create(start(NAME), "second")
+    options = at.selectbox(key="active_process").options
+    assert options[0].startswith("second")
+    assert any(option.startswith(NAME) for option in options)
+
+
+def test_an_unstorable_value_shows_a_warning_naming_the_key(filled: StoreFactory) -> None:
+    at = start(NAME)
+    at.session_state[key("frame")] = object()
+    at.session_state[key("plain")] = "still saved"
+    at.run()
+    warnings = " ".join(str(w.value) for w in at.sidebar.warning)
+    assert key("frame") in warnings
+    assert filled().load_process(NAME)[key("plain")] == "still saved"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bad", ["   ", "x" * 201, "tab\there"])
+def test_bad_names_are_refused_with_a_message(app_storage: StoreFactory, bad: str) -> None:
+    at = create(start(), bad)
+    assert at.error, "expected an error message"
+    assert app_storage().list_processes() == []
+
+
+def test_a_duplicate_name_is_refused(filled: StoreFactory) -> None:
+    at = create(start(), NAME)
+    assert "already exists" in " ".join(str(e.value) for e in at.error)
+
+
+def test_rename_and_delete_with_confirmation(filled: StoreFactory) -> None:
+    at = start(NAME)
+    at.sidebar.text_input(key="rename_process_name").input("renamed")
+    at.sidebar.button(key="rename_process").click().run()
+    assert at.selectbox(key="active_process").value == "renamed"
+    store = filled()
+    assert store.load_process("renamed") is not None
+    assert store.load_process(NAME) is None
+    at.sidebar.button(key="delete_process").click().run()
+    assert store.process_exists("renamed"), "deleting needs a confirmation"
+    at.sidebar.button(key="confirm_delete_process").click().run()
+    assert not store.process_exists("renamed")
+    assert at.selectbox(key="active_process").value is None
+
+
+def test_expired_processes_are_not_offered(app_storage: StoreFactory) -> None:
+    from tests.conftest import FakeClock
+
+    old_clock = FakeClock()
+    old_clock.now = dt.datetime.now(dt.UTC) - dt.timedelta(days=get_settings().retention_days + 1)
+    app_storage(old_clock).save_process("stale", {key("owner"): "old"})
+    at = start("stale")
+    assert at.selectbox(key="active_process").options == []
+    assert at.sidebar.error, "a link to an expired process explains itself"
