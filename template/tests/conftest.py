@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +22,9 @@ BACKENDS = [
     if importlib.util.find_spec(f"persistence.storage.{backend}_store") is not None
 ]
 
+# Only a Redis project has (and needs) the redis package and its fixtures.
+pytest_plugins = ["tests.redis_fixtures"] if "redis" in BACKENDS else []
+
 
 class FakeClock:
     """A clock that moves only when told: retention is tested without sleeping."""
@@ -44,58 +42,6 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """``REDIS_URL`` when set, else a throwaway ``redis-server`` from PATH, else a skip."""
-    if url := os.environ.get("REDIS_URL"):
-        yield url
-        return
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("no Redis: set REDIS_URL or put redis-server on PATH")
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while not _redis_answers(url):
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"redis-server on port {port} did not start")
-        time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _drop_namespace(url: str, namespace: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @dataclasses.dataclass
@@ -131,7 +77,7 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     )
     yield StoreFactory(backend, settings)
     if backend == "redis":
-        _drop_namespace(url, namespace)
+        request.getfixturevalue("drop_redis_namespace")(url, namespace)
 
 
 @pytest.fixture
@@ -142,7 +88,9 @@ def store(make_store: StoreFactory, clock: FakeClock) -> Iterator[StorageInterfa
 
 
 @pytest.fixture
-def app_storage(make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreFactory]:
+def app_storage(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StoreFactory]:
     """Point the app at an isolated store, as a deployment would with environment variables."""
     import streamlit as st
 
@@ -153,5 +101,3 @@ def app_storage(make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> It
     yield make_store
     get_settings.cache_clear()
     st.cache_resource.clear()
-
-

@@ -98,7 +98,9 @@ def test_prefixed_keys_are_saved_without_page_code(filled: StoreFactory) -> None
         pytest.param(lambda: start(), id="new-session-picks-in-sidebar"),
     ],
 )
-def test_state_comes_back_in_a_new_session(filled: StoreFactory, reopen: Callable[[], AppTest]) -> None:
+def test_state_comes_back_in_a_new_session(
+    filled: StoreFactory, reopen: Callable[[], AppTest]
+) -> None:
     at = reopen()
     if at.selectbox(key="active_process").value != NAME:
         at.selectbox(key="active_process").select(NAME).run()

@@ -17,7 +17,9 @@ PREFIX = "persist_"
 
 
 def session_on(store: StorageInterface, state: dict[str, Any] | None = None) -> PersistentSession:
-    return PersistentSession(store, {} if state is None else state, prefix=PREFIX, max_bytes=1 << 20)
+    return PersistentSession(
+        store, {} if state is None else state, prefix=PREFIX, max_bytes=1 << 20
+    )
 
 
 def rerun(session: PersistentSession, **changes: Any) -> None:
@@ -40,7 +42,9 @@ def test_only_prefixed_keys_are_saved(opened: PersistentSession, store: StorageI
     assert store.load_process("p") == {"persist_owner": "Aiko"}
 
 
-def test_an_unchanged_rerun_writes_nothing(opened: PersistentSession, store: StorageInterface) -> None:
+def test_an_unchanged_rerun_writes_nothing(
+    opened: PersistentSession, store: StorageInterface
+) -> None:
     rerun(opened, persist_owner="Aiko", persist_tags=["a"])
     revision = store.process_revision("p")
     for _ in range(3):
@@ -137,7 +141,9 @@ def test_an_oversize_write_is_refused_and_the_stored_state_stays(
     assert store.load_process("p") == {"persist_small": "ok"}
 
 
-def test_two_sessions_editing_different_keys_keep_both(make_store: StoreFactory, clock: FakeClock) -> None:
+def test_two_sessions_editing_different_keys_keep_both(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
     store = make_store(clock)
     store.create_process("p")
     one, two = session_on(store), session_on(make_store(clock))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ RICH_STATE: dict[str, Any] = {
     "persist_tags": ["weekly", "urgent"],
     "persist_range": (1, 5),
     "persist_due_date": date(2025, 1, 31),
-    "persist_stamp": datetime(2025, 1, 6, 9, 30, tzinfo=timezone.utc),
+    "persist_stamp": datetime(2025, 1, 6, 9, 30, tzinfo=UTC),
     "persist_naive": datetime(2025, 1, 6, 9, 30),
     "persist_time": time(14, 15),
     "persist_nested": {"rows": [{"a": 1, "b": (2, 3)}], "$type": "not a tag"},
@@ -134,9 +134,7 @@ def test_list_is_most_recent_first(store: StorageInterface, clock: FakeClock) ->
     assert listed[0].updated_at == clock.now
 
 
-@pytest.mark.parametrize(
-    "name", ["", "   ", "a\nb", "tab\there", "nul\x00", "x" * 201, 42, None]
-)
+@pytest.mark.parametrize("name", ["", "   ", "a\nb", "tab\there", "nul\x00", "x" * 201, 42, None])
 def test_invalid_names_are_rejected_with_a_message(store: StorageInterface, name: Any) -> None:
     with pytest.raises(InvalidProcessNameError, match="process name"):
         store.create_process(name)

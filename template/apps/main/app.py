@@ -1,26 +1,29 @@
 """Entrypoint of the main app: ``streamlit run apps/main/app.py``.
 
 Every session-state key that starts with the configured prefix (``persist_`` by default)
-is saved to the active process by ``persistent_run``; pages need no persistence code.
+is saved to the active process by ``persistent_app``; pages need no persistence code.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-from persistence.binding import persistent_run
 from persistence.settings import get_settings
-from persistence.ui import process_sidebar, t
+from persistence.ui import persistent_app, t
 
 PAGES = Path(__file__).parent / "app_pages"
 
 st.set_page_config(page_title=get_settings().app_title, layout="wide")
 
-with persistent_run() as session:
-    process_sidebar(session)
+with persistent_app():
     navigation = st.navigation(
         [
-            st.Page(PAGES / "report.py", title=t("nav.report"), icon=":material/description:", default=True),
+            st.Page(
+                PAGES / "report.py",
+                title=t("nav.report"),
+                icon=":material/description:",
+                default=True,
+            ),
             st.Page(PAGES / "checklist.py", title=t("nav.checklist"), icon=":material/checklist:"),
             st.Page(PAGES / "new_process.py", title=t("nav.new"), icon=":material/add:"),
         ]

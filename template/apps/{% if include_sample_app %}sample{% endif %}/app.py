@@ -1,14 +1,14 @@
 """A minimal app that shows the pattern: ``streamlit run apps/sample/app.py``.
 
 No page code mentions storage: keys that start with the prefix are saved by
-``persistent_run`` to the process chosen in the sidebar.
+``persistent_app`` to the process chosen in the sidebar.
 """
 
 import streamlit as st
 
-from persistence.binding import persistent_run, persisted
+from persistence.binding import persisted
 from persistence.settings import get_settings
-from persistence.ui import process_sidebar, t
+from persistence.ui import persistent_app, t
 
 st.set_page_config(page_title=get_settings().app_title)
 
@@ -24,6 +24,10 @@ def sample_page() -> None:
     st.text_input(t("sample.comment"), key=persisted("comment"))
 
 
-with persistent_run() as session:
-    process_sidebar(session)
-    st.navigation([st.Page(sample_page, title=t("sample.title")), st.Page("new_process.py", title=t("nav.new"))]).run()
+with persistent_app():
+    st.navigation(
+        [
+            st.Page(sample_page, title=t("sample.title")),
+            st.Page("new_process.py", title=t("nav.new")),
+        ]
+    ).run()

@@ -15,6 +15,7 @@ it did not render); ``forget`` deletes a key on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Iterator, MutableMapping
@@ -65,7 +66,7 @@ class PersistentSession:
     def __init__(
         self,
         store: StorageInterface,
-        state: MutableMapping[str, Any],
+        state: MutableMapping[Any, Any],
         *,
         prefix: str,
         max_bytes: int,
@@ -81,7 +82,7 @@ class PersistentSession:
         self._sizes: dict[str, int] = {}
         self._rejected: dict[str, Any] = {}
 
-    # -- choosing the process ------------------------------------------------------------------
+    # -- choosing the process
     def open(self, name: str) -> None:
         """Make ``name`` the active process and put its saved keys into session state.
 
@@ -119,7 +120,7 @@ class PersistentSession:
             del self._synced[key]
             self._sizes.pop(key, None)
 
-    # -- once per rerun ----------------------------------------------------------------------------
+    # -- once per rerun
     def begin_run(self) -> None:
         if self.process is None or self.status.gone:
             return
@@ -166,16 +167,20 @@ class PersistentSession:
         self.status.unavailable = self.status.error = None
         self.status.saved_at = utc_now()
 
+    def persisted_state(self) -> State:
+        """The prefixed keys as they are in session state now."""
+        prefix = self.prefix
+        return {k: v for k, v in self.state.items() if isinstance(k, str) and k.startswith(prefix)}
+
     @property
     def has_unsaved_changes(self) -> bool:
         return self.process is not None and bool(self._changed_keys())
 
-    # -- internals ------------------------------------------------------------------------------------
+    # -- internals
     def _assign(self, key: str, value: Any) -> None:
-        try:
+        # Buttons, uploaders and data editors refuse assignment: they are skipped.
+        with contextlib.suppress(StreamlitAPIException):
             self.state[key] = copy.deepcopy(value)
-        except StreamlitAPIException:
-            pass  # buttons, uploaders, data editors: Streamlit forbids setting them
 
     def _accept(self, key: str, value: Any, size: int | None = None) -> None:
         """Record ``value`` as what storage holds for ``key``."""
@@ -183,7 +188,7 @@ class PersistentSession:
         self._sizes[key] = size if size is not None else len(codec.encode(key, value))
 
     def _drop_local_keys(self) -> None:
-        for key in [key for key in self.state if key.startswith(self.prefix)]:
+        for key in self.persisted_state():
             del self.state[key]
 
     def _restore_dropped_keys(self) -> None:
@@ -247,7 +252,7 @@ class PersistentSession:
         self._revision = snapshot.revision
 
 
-# -- Streamlit wiring ----------------------------------------------------------------------------
+# -- Streamlit wiring --------------------------------------------------------------------
 
 
 class ProcessCatalog:

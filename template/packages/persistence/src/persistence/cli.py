@@ -121,9 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="delete one process")
     delete.add_argument("name")
     delete.set_defaults(run=_command_delete)
-    commands.add_parser("purge", help="delete processes older than the retention window").set_defaults(
-        run=_command_purge
-    )
+    commands.add_parser(
+        "purge", help="delete processes older than the retention window"
+    ).set_defaults(run=_command_purge)
     commands.add_parser("export", help="every process as one JSON document on stdout").set_defaults(
         run=_command_export
     )

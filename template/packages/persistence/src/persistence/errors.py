@@ -1,4 +1,4 @@
-"""Every error the persistence layer raises: one hierarchy, each with a message a user can act on."""
+"""Every error the persistence layer raises: one hierarchy, messages a user can act on."""
 
 from __future__ import annotations
 

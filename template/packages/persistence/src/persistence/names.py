@@ -24,7 +24,8 @@ def validate_process_name(name: object) -> str:
         raise InvalidProcessNameError("A process name must not be empty.")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidProcessNameError(
-            f"A process name can have at most {MAX_NAME_LENGTH} characters (this one has {len(name)})."
+            f"A process name can have at most {MAX_NAME_LENGTH} characters "
+            f"(this one has {len(name)})."
         )
     for char in name:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from persistence.binding import PersistentSession, open_process, shared_storage
+from persistence.binding import PersistentSession, open_process, persistent_run, shared_storage
 from persistence.errors import PersistenceError
 from persistence.names import validate_process_name
 from persistence.ui.strings import t
@@ -80,20 +83,37 @@ def _on_delete(session: PersistentSession) -> None:
 
 def _status_line(session: PersistentSession) -> None:
     status = session.status
-    if status.gone:
+    if status.gone and session.process is not None:
         st.error(t("status.gone"))
     elif status.unavailable:
         st.warning(t("status.unavailable", detail=status.unavailable))
     elif status.error:
         st.error(status.error)
+    elif session.has_unsaved_changes:
+        st.caption(t("status.unsaved"))
     elif status.saved_at is not None:
         st.caption(t("status.saved", time=status.saved_at.astimezone().strftime("%H:%M:%S")))
     for detail in status.unstorable.values():
         st.warning(t("status.unstorable", detail=detail))
 
 
-def process_sidebar(session: PersistentSession) -> None:
-    """Draw the sidebar. Call it after ``persistent_run`` opened the session."""
+@contextmanager
+def persistent_app() -> Iterator[PersistentSession]:
+    """Run one script run of a persistent app: restore, draw the sidebar, run the page,
+    save, then show the save status (after the save, so it is never one run behind)."""
+    status_slot: DeltaGenerator | None = None
+    try:
+        with persistent_run() as session:
+            status_slot = process_sidebar(session)
+            yield session
+    finally:
+        if status_slot is not None:
+            with status_slot:
+                _status_line(session)
+
+
+def process_sidebar(session: PersistentSession) -> DeltaGenerator:
+    """Draw the sidebar; return the slot where the save status goes."""
     _, catalog = shared_storage()
     with st.sidebar:
         st.header(t("sidebar.title"))
@@ -121,9 +141,10 @@ def process_sidebar(session: PersistentSession) -> None:
             on_change=_on_select,
             args=(session,),
         )
-        _status_line(session)
+        status_slot = st.container()
         if session.process is not None:
             _manage(session)
+    return status_slot
 
 
 def _label(name: str, updated: dict[str, datetime]) -> str:
@@ -134,7 +155,9 @@ def _label(name: str, updated: dict[str, datetime]) -> str:
 def _manage(session: PersistentSession) -> None:
     with st.expander(t("sidebar.manage")):
         st.text_input(t("sidebar.rename_label"), key=RENAME_KEY)
-        st.button(t("sidebar.rename_button"), key="rename_process", on_click=_on_rename, args=(session,))
+        st.button(
+            t("sidebar.rename_button"), key="rename_process", on_click=_on_rename, args=(session,)
+        )
         if not st.session_state.get(_CONFIRM_DELETE):
             if st.button(t("sidebar.delete_button"), key="delete_process"):
                 st.session_state[_CONFIRM_DELETE] = True
