@@ -1,0 +1,59 @@
+"""Helpers shared by the template's tests: render from this working tree, run commands."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+from render import render  # noqa: E402
+
+__all__ = ["COMBINATIONS", "REPO", "combination_id", "render", "run", "uv_command"]
+
+BACKENDS = ["json", "sqlite", "redis"]
+COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"]))
+
+
+def combination_id(backend: str, sample: bool, language: str) -> str:
+    return f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}"
+
+
+def uv_command() -> str:
+    """How to call uv here: on PATH, or the module pip installed."""
+    return "uv" if shutil.which("uv") else f"{sys.executable} -m uv"
+
+
+def project_env() -> dict[str, str]:
+    """The environment a generated project's commands run in: real Redis, no downloads."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    return env
+
+
+def run(command: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run ``command``; on failure, fail the test with everything it printed."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(command)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}",
+            pytrace=False,
+        )
+    return result

@@ -1,0 +1,105 @@
+"""What `copier copy` produces, checked without running the project."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from copier.errors import CopierAnswersInterrupt, UserMessageError
+
+from conftest import COMBINATIONS, combination_id, render
+
+# GitHub Actions' own `${{ ... }}` is expected in workflow files; anything else is leftover Jinja.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\.jinja$")
+QUESTIONS = {
+    "project_name",
+    "project_slug",
+    "description",
+    "author_name",
+    "author_email",
+    "backend",
+    "retention_days",
+    "persist_prefix",
+    "include_sample_app",
+    "ui_language",
+    "process_scope",
+}
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return [p for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts]
+
+
+@pytest.mark.parametrize(
+    ("backend", "sample", "language"),
+    COMBINATIONS,
+    ids=[combination_id(*combination) for combination in COMBINATIONS],
+)
+def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
+    tmp_path: Path, backend: str, sample: bool, language: str
+) -> None:
+    project = render(tmp_path / "p", backend=backend, include_sample_app=sample, ui_language=language)
+    for path in rendered_files(project):
+        assert not LEFTOVER_JINJA.search(path.name), path
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not LEFTOVER_JINJA.search(text.replace("${{", "")), f"Jinja left in {path}"
+    stores = {p.name for p in (project / "packages/persistence/src/persistence/storage").iterdir()}
+    assert f"{backend}_store.py" in stores
+    assert not {f"{other}_store.py" for other in ("json", "sqlite", "redis") if other != backend} & stores
+    assert (project / "apps/sample/app.py").exists() is sample
+    assert (project / "run_sample.sh").exists() is sample
+    dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
+    has_redis = any(d.startswith("redis") for d in dependencies["project"]["dependencies"])
+    assert has_redis is (backend == "redis")
+
+
+def test_defaults_render_a_complete_answers_file(tmp_path: Path) -> None:
+    project = render(tmp_path / "p")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert QUESTIONS <= answers.keys()
+    assert answers["backend"] == "json"
+    assert answers["retention_days"] == 7
+    assert answers["persist_prefix"] == "persist_"
+    assert answers["project_slug"] == "weekly-reports"
+    assert "_commit" in answers and "_src_path" in answers
+    defaults = tomllib.loads(
+        (project / "packages/persistence/src/persistence/defaults.toml").read_text()
+    )
+    assert defaults["retention_days"] == 7 and defaults["namespace"] == "weekly-reports"
+
+
+def test_a_japanese_project_name_gets_a_usable_slug(tmp_path: Path) -> None:
+    project = render(tmp_path / "p", project_name="週次レポート")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["project_slug"] == "streamlit-app"
+    defaults = tomllib.loads(
+        (project / "packages/persistence/src/persistence/defaults.toml").read_text()
+    )
+    assert defaults["app_title"] == "週次レポート"
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_slug": "my app"}, "project_slug must start with a letter"),
+        ({"project_slug": "My-App"}, "project_slug must start with a letter"),
+        ({"project_slug": "app--x"}, "project_slug must start with a letter"),
+        ({"retention_days": 0}, "retention_days must be between 1 and 365"),
+        ({"retention_days": 366}, "retention_days must be between 1 and 365"),
+        ({"persist_prefix": "persist"}, "persist_prefix must be lowercase"),
+        ({"persist_prefix": "Persist_"}, "persist_prefix must be lowercase"),
+        ({"author_email": "nobody"}, "author_email must look like"),
+        ({"project_name": "  "}, "project_name must not be empty"),
+        ({"backend": "mongodb"}, "mongodb"),
+    ],
+)
+def test_bad_answers_fail_with_the_validators_message(
+    tmp_path: Path, answers: dict[str, object], message: str
+) -> None:
+    with pytest.raises((ValueError, UserMessageError, CopierAnswersInterrupt)) as caught:
+        render(tmp_path / "p", **answers)
+    assert message in str(caught.value)
+    assert not (tmp_path / "p" / "pyproject.toml").exists()

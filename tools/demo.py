@@ -1,0 +1,45 @@
+"""`make demo`: render the template with default answers into build/demo, cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from render import render
+
+REDIS_URL = "redis://localhost:6379/0"
+
+
+def redis_answers(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 6379), 1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=["json", "sqlite", "redis"], default="json")
+    parser.add_argument("--dest", type=Path, default=Path("build/demo"))
+    args = parser.parse_args()
+    if args.backend == "redis" and not redis_answers(REDIS_URL):
+        print(
+            f"make demo BACKEND=redis needs a Redis server at {REDIS_URL}; none answers.\n"
+            "Start one (e.g. `redis-server --daemonize yes`) and run it again.",
+            file=sys.stderr,
+        )
+        return 1
+    render(args.dest, backend=args.backend)
+    print(f"Rendered the template ({args.backend} backend) into {args.dest}")
+    print("Starting the app on http://localhost:8501 (Ctrl+C stops it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Render the template from this working tree: shared by `make demo`, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import copier
+
+REPO = Path(__file__).resolve().parents[1]
+KEEP = {".venv"}  # re-rendering keeps the environment, so a second run is fast
+
+
+def clear(dest: Path) -> None:
+    """Empty ``dest`` except ``.venv``, so nothing of an earlier render survives."""
+    if not dest.exists():
+        return
+    for child in dest.iterdir():
+        if child.name in KEEP:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def render(dest: Path, **answers: Any) -> Path:
+    """Render with default answers except ``answers``, from HEAD plus uncommitted changes."""
+    clear(dest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "dirty template": rendering local changes is the point
+        copier.run_copy(
+            str(REPO),
+            str(dest),
+            data=answers,
+            defaults=True,
+            overwrite=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
+    return dest
