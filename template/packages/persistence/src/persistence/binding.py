@@ -37,8 +37,9 @@ from persistence.errors import (
     UnstorableValueError,
 )
 from persistence.models import ProcessInfo, Revision, State
-from persistence.settings import Settings, get_settings
+from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage, utc_now
+from persistence.storage.scoped import ScopedStorage
 
 SESSION_KEY = "_persistence_session"
 QUERY_PARAM = "process"
@@ -70,12 +71,14 @@ class PersistentSession:
         *,
         prefix: str,
         max_bytes: int,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.state = state
         self.prefix = prefix
         self.max_bytes = max_bytes
         self.process: str | None = None
+        self.owner = owner
         self.status = SaveStatus()
         self._revision: Revision | None = None
         self._synced: State = {}
@@ -275,9 +278,17 @@ class ProcessCatalog:
 
 
 @st.cache_resource(show_spinner=False)
-def shared_storage() -> tuple[StorageInterface, ProcessCatalog]:
+def server_storage() -> StorageInterface:
     """One store (and connection pool) per server process, shared by every session."""
-    store = open_storage()
+    return open_storage()
+
+
+@st.cache_resource(show_spinner=False)
+def storage_for(owner: str | None) -> tuple[StorageInterface, ProcessCatalog]:
+    """The store a session works on (all processes, or one user's) and its process list."""
+    store: StorageInterface = server_storage()
+    if owner is not None:
+        store = ScopedStorage(store, owner)
     return store, ProcessCatalog(store)
 
 
@@ -287,15 +298,38 @@ def persisted(name: str) -> str:
     return get_settings().key_prefix + name
 
 
-def get_session(settings: Settings | None = None) -> PersistentSession:
-    """This browser session's ``PersistentSession``, created on first use."""
+class LoginRequiredError(PersistenceError):
+    """``process_scope = "per_user"`` and nobody is signed in: no process may be read."""
+
+
+def signed_in_owner() -> str | None:
+    """The identity processes are scoped to: ``None`` when everyone shares every process."""
+    if get_settings().process_scope != "per_user":
+        return None
+    user = st.user
+    identity = (user.get("email") or user.get("sub")) if user.get("is_logged_in") else None
+    if not identity:
+        raise LoginRequiredError("Sign in to see your processes.")
+    return str(identity)
+
+
+def get_session() -> PersistentSession:
+    """This browser session's ``PersistentSession``, created on first use (and again when
+    a different user signs in within the same browser session)."""
+    owner = signed_in_owner()
     session = st.session_state.get(SESSION_KEY)
-    if isinstance(session, PersistentSession):
+    if isinstance(session, PersistentSession) and session.owner == owner:
         return session
-    settings = settings or get_settings()
-    store, _ = shared_storage()
+    if isinstance(session, PersistentSession):
+        session.close()  # another user: nothing of the previous one may stay on screen
+    settings = get_settings()
+    store, _ = storage_for(owner)
     session = PersistentSession(
-        store, st.session_state, prefix=settings.key_prefix, max_bytes=settings.max_process_bytes
+        store,
+        st.session_state,
+        prefix=settings.key_prefix,
+        max_bytes=settings.max_process_bytes,
+        owner=owner,
     )
     st.session_state[SESSION_KEY] = session
     return session

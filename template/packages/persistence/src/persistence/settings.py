@@ -51,6 +51,7 @@ _ENV_NAMES = {
     "namespace": "PERSIST_NAMESPACE",
     "ui_language": "PERSIST_UI_LANGUAGE",
     "max_process_bytes": "PERSIST_MAX_PROCESS_BYTES",
+    "process_scope": "PERSIST_PROCESS_SCOPE",
 }
 
 
@@ -81,6 +82,9 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
     language = str(merged["ui_language"])
     if language not in {"en", "ja"}:
         raise ConfigurationError(f"ui_language must be 'en' or 'ja', got {language!r}.")
+    scope = str(merged["process_scope"])
+    if scope not in {"shared", "per_user"}:
+        raise ConfigurationError(f"process_scope must be 'shared' or 'per_user', got {scope!r}.")
     return Settings(
         backend=backend,
         storage_url=str(merged.get("storage_url") or DEFAULT_URLS[backend]),
@@ -88,7 +92,7 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         key_prefix=str(merged["key_prefix"]),
         namespace=str(merged["namespace"]),
         ui_language=language,
-        process_scope=str(merged["process_scope"]),
+        process_scope=scope,
         max_process_bytes=_as_int("max_process_bytes", merged["max_process_bytes"], 1, 2**40),
         app_title=str(merged["app_title"]),
     )

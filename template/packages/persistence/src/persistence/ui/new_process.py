@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from persistence.binding import get_session, open_process, shared_storage
+from persistence.binding import get_session, open_process, storage_for
 from persistence.errors import PersistenceError
 from persistence.names import validate_process_name
 from persistence.ui.sidebar import SELECTOR_KEY, report_error, show_error
@@ -17,10 +17,11 @@ _ERROR = "_new_process_error"
 
 def _on_create() -> None:
     name = str(st.session_state.get(NAME_KEY, "")).strip()
-    store, catalog = shared_storage()
+    session = get_session()
+    store, catalog = storage_for(session.owner)
     try:
         store.create_process(validate_process_name(name))
-        open_process(get_session(), name)
+        open_process(session, name)
     except PersistenceError as error:
         report_error(error, _ERROR)
         return

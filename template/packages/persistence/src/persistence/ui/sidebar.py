@@ -9,9 +9,17 @@ from datetime import datetime
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from persistence.binding import PersistentSession, open_process, persistent_run, shared_storage
+from persistence.binding import (
+    LoginRequiredError,
+    PersistentSession,
+    open_process,
+    persistent_run,
+    signed_in_owner,
+    storage_for,
+)
 from persistence.errors import PersistenceError
 from persistence.names import validate_process_name
+from persistence.settings import get_settings
 from persistence.ui.strings import t
 
 SELECTOR_KEY = "active_process"
@@ -50,7 +58,7 @@ def _on_rename(session: PersistentSession) -> None:
     old, new = session.process, str(st.session_state.get(RENAME_KEY, "")).strip()
     if old is None:
         return
-    store, catalog = shared_storage()
+    store, catalog = storage_for(session.owner)
     try:
         store.rename_process(old, validate_process_name(new))
         open_process(session, new)
@@ -68,7 +76,7 @@ def _on_delete(session: PersistentSession) -> None:
     st.session_state[_CONFIRM_DELETE] = False
     if name is None:
         return
-    store, catalog = shared_storage()
+    store, catalog = storage_for(session.owner)
     try:
         store.delete_process(name)
     except PersistenceError as error:
@@ -101,6 +109,7 @@ def _status_line(session: PersistentSession) -> None:
 def persistent_app() -> Iterator[PersistentSession]:
     """Run one script run of a persistent app: restore, draw the sidebar, run the page,
     save, then show the save status (after the save, so it is never one run behind)."""
+    _require_login()
     status_slot: DeltaGenerator | None = None
     try:
         with persistent_run() as session:
@@ -112,9 +121,20 @@ def persistent_app() -> Iterator[PersistentSession]:
                 _status_line(session)
 
 
+def _require_login() -> None:
+    """With per-user processes, stop at a login button until the user is known."""
+    try:
+        signed_in_owner()
+    except LoginRequiredError:
+        st.title(get_settings().app_title)
+        st.info(t("login.intro"))
+        st.button(t("login.button"), key="login", type="primary", on_click=st.login)
+        st.stop()
+
+
 def process_sidebar(session: PersistentSession) -> DeltaGenerator:
     """Draw the sidebar; return the slot where the save status goes."""
-    _, catalog = shared_storage()
+    _, catalog = storage_for(session.owner)
     with st.sidebar:
         st.header(t("sidebar.title"))
         show_error()

@@ -36,6 +36,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "toast.created": "Created {name}",
         "toast.renamed": "Renamed to {name}",
         "toast.deleted": "Deleted {name}",
+        "login.intro": "Sign in to see your own processes. Nobody else can see or change them.",
+        "login.button": "Log in",
         # pages
         "nav.new": "New process",
         "nav.report": "Report",
@@ -104,6 +106,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "toast.created": "{name} を作成しました",
         "toast.renamed": "{name} に名前を変更しました",
         "toast.deleted": "{name} を削除しました",
+        "login.intro": "ログインすると自分のプロセスが表示されます。"
+        "他のユーザーは閲覧も変更もできません。",
+        "login.button": "ログイン",
         "nav.new": "新規プロセス",
         "nav.report": "レポート",
         "nav.checklist": "チェックリスト",

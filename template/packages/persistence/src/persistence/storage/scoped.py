@@ -1,0 +1,112 @@
+"""Per-user processes: a view of a store in which one user sees only their own processes.
+
+Each user's process names are stored behind a tag derived from their identity, so no name
+a user can type (in the sidebar or in a ``?process=`` link) reaches another user's process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+from persistence.errors import InvalidProcessNameError, ProcessExistsError, ProcessNotFoundError
+from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
+from persistence.names import MAX_NAME_LENGTH, validate_process_name
+from persistence.storage.contract import StorageInterface
+
+_TAG_LENGTH = 16
+MAX_SCOPED_NAME_LENGTH = MAX_NAME_LENGTH - _TAG_LENGTH - 1
+
+
+def owner_tag(owner: str) -> str:
+    return hashlib.sha256(owner.encode("utf-8")).hexdigest()[:_TAG_LENGTH]
+
+
+class ScopedStorage:
+    """``StorageInterface`` over ``store``, limited to the processes of ``owner``."""
+
+    def __init__(self, store: StorageInterface, owner: str) -> None:
+        if not owner:
+            raise ValueError("a per-user store needs the signed-in user's identity")
+        self._store = store
+        self.owner = owner
+        self._prefix = owner_tag(owner) + ":"
+
+    def _inner(self, name: str) -> str:
+        validate_process_name(name)
+        if len(name) > MAX_SCOPED_NAME_LENGTH:
+            raise InvalidProcessNameError(
+                f"A process name can have at most {MAX_SCOPED_NAME_LENGTH} characters "
+                f"(this one has {len(name)})."
+            )
+        return self._prefix + name
+
+    def _outer(self, inner: str) -> str | None:
+        return inner[len(self._prefix) :] if inner.startswith(self._prefix) else None
+
+    def _translate(self, error: Exception, name: str) -> Exception:
+        """Errors from the inner store name the inner name; users must see their own."""
+        if isinstance(error, ProcessNotFoundError):
+            return ProcessNotFoundError(name)
+        if isinstance(error, ProcessExistsError):
+            return ProcessExistsError(name)
+        return error
+
+    def save_process(self, name: str, data: Mapping[str, Any]) -> None:
+        self._store.save_process(self._inner(name), data)
+
+    def load_process(self, name: str) -> State | None:
+        return self._store.load_process(self._inner(name))
+
+    def read_process(self, name: str) -> ProcessSnapshot | None:
+        snapshot = self._store.read_process(self._inner(name))
+        return None if snapshot is None else replace(snapshot, name=name)
+
+    def update_process(
+        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+    ) -> Revision:
+        try:
+            return self._store.update_process(self._inner(name), changed, removed)
+        except ProcessNotFoundError as error:
+            raise self._translate(error, name) from None
+
+    def process_revision(self, name: str) -> Revision | None:
+        return self._store.process_revision(self._inner(name))
+
+    def create_process(self, name: str) -> ProcessInfo:
+        try:
+            info = self._store.create_process(self._inner(name))
+        except ProcessExistsError as error:
+            raise self._translate(error, name) from None
+        return replace(info, name=name)
+
+    def rename_process(self, old: str, new: str) -> None:
+        try:
+            self._store.rename_process(self._inner(old), self._inner(new))
+        except ProcessNotFoundError as error:
+            raise self._translate(error, old) from None
+        except ProcessExistsError as error:
+            raise self._translate(error, new) from None
+
+    def delete_process(self, name: str) -> bool:
+        return self._store.delete_process(self._inner(name))
+
+    def process_exists(self, name: str) -> bool:
+        return self._store.process_exists(self._inner(name))
+
+    def list_processes(self) -> list[ProcessInfo]:
+        own = []
+        for info in self._store.list_processes():
+            outer = self._outer(info.name)
+            if outer is not None:
+                own.append(replace(info, name=outer))
+        return own
+
+    def purge_expired(self) -> list[str]:
+        """Purging is an operator's job across all users: use the ``persist purge`` command."""
+        return []
+
+    def close(self) -> None:
+        """The inner store is shared by every user of the server: it stays open."""

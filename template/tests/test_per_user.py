@@ -1,0 +1,63 @@
+"""``process_scope = "per_user"``: a user can never list, open, change or delete another
+user's process, not even by typing its name into the URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+
+from persistence.settings import get_settings
+from tests.app_driver import REPORT, create, key, start, visit
+from tests.conftest import StoreFactory
+
+ALICE, BOB = "alice@example.com", "bob@example.com"
+
+
+@pytest.fixture
+def per_user(app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreFactory]:
+    monkeypatch.setenv("PERSIST_PROCESS_SCOPE", "per_user")
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    yield app_storage
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def alice_has_a_process(per_user: StoreFactory) -> StoreFactory:
+    at = create(start(user=ALICE), "Q1 report")
+    visit(at, REPORT)
+    at.text_input(key=key("owner")).input("alice's secret").run()
+    return per_user
+
+
+def test_an_anonymous_visitor_only_sees_a_login_button(per_user: StoreFactory) -> None:
+    at = start(user=None)
+    assert at.button(key="login")
+    assert not at.selectbox, "no process list before sign-in"
+
+
+def test_each_user_lists_only_their_own_processes(alice_has_a_process: StoreFactory) -> None:
+    assert start(user=BOB).selectbox(key="active_process").options == []
+    options = start(user=ALICE).selectbox(key="active_process").options
+    assert [option.split(" · ")[0] for option in options] == ["Q1 report"]
+
+
+def test_a_link_to_another_users_process_opens_nothing(alice_has_a_process: StoreFactory) -> None:
+    at = start("Q1 report", user=BOB)
+    visit(at, REPORT)
+    assert at.selectbox(key="active_process").value is None
+    assert all("alice's secret" not in str(element.value) for element in at.text_input)
+
+
+def test_the_same_name_is_a_different_process_per_user(alice_has_a_process: StoreFactory) -> None:
+    at = create(start(user=BOB), "Q1 report")
+    visit(at, REPORT)
+    assert at.text_input(key=key("owner")).value == ""
+    at.text_input(key=key("owner")).input("bob's").run()
+    at.sidebar.button(key="delete_process").click().run()
+    at.sidebar.button(key="confirm_delete_process").click().run()
+    alice = start("Q1 report", user=ALICE)
+    visit(alice, REPORT)
+    assert alice.text_input(key=key("owner")).value == "alice's secret"
