@@ -19,11 +19,12 @@ from render import render  # noqa: E402
 __all__ = ["COMBINATIONS", "REPO", "combination_id", "render", "run", "uv_command"]
 
 BACKENDS = ["json", "sqlite", "redis"]
-COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"]))
+SCOPES = ["shared", "per_user"]
+COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"], SCOPES))
 
 
-def combination_id(backend: str, sample: bool, language: str) -> str:
-    return f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}"
+def combination_id(backend: str, sample: bool, language: str, scope: str) -> str:
+    return f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
 
 
 def uv_command() -> str:
@@ -31,20 +32,22 @@ def uv_command() -> str:
     return "uv" if shutil.which("uv") else f"{sys.executable} -m uv"
 
 
-def project_env() -> dict[str, str]:
+def project_env(**extra: str) -> dict[str, str]:
     """The environment a generated project's commands run in: real Redis, no downloads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    return env
+    return {**env, **extra}
 
 
-def run(command: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], cwd: Path, timeout: float = 900, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     """Run ``command``; on failure, fail the test with everything it printed."""
     result = subprocess.run(
         command,
         cwd=cwd,
-        env=project_env(),
+        env=project_env(**extra_env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -34,14 +34,20 @@ def rendered_files(project: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize(
-    ("backend", "sample", "language"),
+    ("backend", "sample", "language", "scope"),
     COMBINATIONS,
     ids=[combination_id(*combination) for combination in COMBINATIONS],
 )
 def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
-    tmp_path: Path, backend: str, sample: bool, language: str
+    tmp_path: Path, backend: str, sample: bool, language: str, scope: str
 ) -> None:
-    project = render(tmp_path / "p", backend=backend, include_sample_app=sample, ui_language=language)
+    project = render(
+        tmp_path / "p",
+        backend=backend,
+        include_sample_app=sample,
+        ui_language=language,
+        process_scope=scope,
+    )
     for path in rendered_files(project):
         assert not LEFTOVER_JINJA.search(path.name), path
         text = path.read_text(encoding="utf-8", errors="replace")

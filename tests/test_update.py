@@ -1,0 +1,233 @@
+"""`copier update` keeps its promise: template fixes arrive, user work stays, conflicts show.
+
+Each test builds a throwaway template repository from this working tree and tags it
+`1.0.0`, so it depends on none of this repository's own tags (CI clones may have none).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+
+from conftest import BACKENDS, REPO, run, uv_command
+
+MARKER = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
+USER_PAGE = '''import streamlit as st
+
+st.title("My own page")
+st.text_input("Customer", key="persist_customer")
+'''
+NEW_PAGE = '''import streamlit as st
+
+from persistence.ui import t
+
+st.title(t("nav.report") + " summary")
+'''
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def template_repo(tmp_path: Path) -> Path:
+    """This working tree's template as a fresh git repository tagged 1.0.0."""
+    repo = tmp_path / "template-repo"
+    repo.mkdir()
+    shutil.copy2(REPO / "copier.yml", repo / "copier.yml")
+    shutil.copytree(REPO / "template", repo / "template")
+    git(repo, "init", "-q", "-b", "main")
+    commit_all(repo, "template 1.0.0")
+    git(repo, "tag", "1.0.0")
+    return repo
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def release_1_1_0(repo: Path) -> None:
+    """A realistic release: a new page, a changed dependency, a changed module, and a
+    moved default data folder that a `_migrations` entry carries existing projects along to."""
+    template = repo / "template"
+    (template / "apps/main/app_pages/summary.py").write_text(NEW_PAGE, encoding="utf-8")
+    replace_in(
+        template / "apps/main/app.py",
+        '            st.Page(PAGES / "new_process.py"',
+        '            st.Page(PAGES / "summary.py", title="Summary"),\n'
+        '            st.Page(PAGES / "new_process.py"',
+    )
+    replace_in(
+        template / "packages/persistence/pyproject.toml.jinja",
+        '"streamlit>=1.50,<2"',
+        '"streamlit>=1.51,<2"',
+    )
+    replace_in(
+        template / "packages/persistence/src/persistence/names.py",
+        "MAX_NAME_LENGTH = 200",
+        "MAX_NAME_LENGTH = 200  # release 1.1.0",
+    )
+    replace_in(
+        template / "packages/persistence/src/persistence/settings.py",
+        '"json": "json:///data/processes"',
+        '"json": "json:///data/json-processes"',
+    )
+    with (repo / "copier.yml").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "\n_migrations:\n"
+            "  - version: 1.1.0\n"
+            "    when: \"{{ _stage == 'after' }}\"\n"
+            "    command: >-\n"
+            "      python3 -c \"import os; os.path.isdir('data/processes') and "
+            "os.rename('data/processes', 'data/json-processes')\"\n"
+        )
+    commit_all(repo, "template 1.1.0")
+    git(repo, "tag", "1.1.0")
+
+
+def generate(repo: Path, dest: Path, **answers: object) -> Path:
+    copier.run_copy(str(repo), str(dest), data=answers, defaults=True, vcs_ref="1.0.0", quiet=True)
+    git(dest, "init", "-q", "-b", "main")
+    commit_all(dest, "generated from template 1.0.0")
+    return dest
+
+
+def update(project: Path, vcs_ref: str = "1.1.0", **answers: object) -> None:
+    copier.run_update(
+        str(project),
+        data=answers,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,  # runs the release's _migrations
+        vcs_ref=vcs_ref,
+        quiet=True,
+    )
+
+
+def conflicts(project: Path) -> tuple[str, list[str]]:
+    unmerged = git(project, "ls-files", "-u")
+    marked = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file()
+        and ".venv" not in path.parts
+        and ".git" not in path.parts
+        and MARKER.search(path.read_text(encoding="utf-8", errors="ignore"))
+    ]
+    return unmerged, marked
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_update_brings_the_release_and_keeps_the_users_work(
+    template_repo: Path, tmp_path: Path, backend: str
+) -> None:
+    project = generate(template_repo, tmp_path / "app", backend=backend)
+    (project / "apps/main/app_pages/my_page.py").write_text(USER_PAGE, encoding="utf-8")
+    with (project / ".streamlit/config.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[theme]\nprimaryColor = "#0a7d5a"\n')
+    saved = project / "data/processes/keep.json"
+    if backend == "json":
+        saved.parent.mkdir(parents=True)
+        saved.write_text('{"revision":1}', encoding="utf-8")
+    commit_all(project, "user work")
+    release_1_1_0(template_repo)
+
+    update(project)
+
+    assert conflicts(project) == ("", [])
+    assert (project / "apps/main/app_pages/my_page.py").read_text(encoding="utf-8") == USER_PAGE
+    assert 'primaryColor = "#0a7d5a"' in (project / ".streamlit/config.toml").read_text()
+    assert (project / "apps/main/app_pages/summary.py").exists()
+    assert "summary.py" in (project / "apps/main/app.py").read_text()
+    assert '"streamlit>=1.51,<2"' in (project / "packages/persistence/pyproject.toml").read_text()
+    names = project / "packages/persistence/src/persistence/names.py"
+    assert "# release 1.1.0" in names.read_text()
+    if backend == "json":
+        assert (project / "data/json-processes/keep.json").exists(), "the migration moved data"
+    assert "_commit: 1.1.0" in (project / ".copier-answers.yml").read_text()
+    run(["make", "test", f"UV={uv_command()}"], cwd=project)
+
+
+def test_a_colliding_edit_is_reported_by_make_check_update(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = generate(template_repo, tmp_path / "app")
+    replace_in(
+        project / "packages/persistence/src/persistence/names.py",
+        "MAX_NAME_LENGTH = 200",
+        "MAX_NAME_LENGTH = 120  # our team's rule",
+    )
+    commit_all(project, "user edit on the same line")
+    release_1_1_0(template_repo)
+
+    update(project)
+
+    unmerged, marked = conflicts(project)
+    assert "packages/persistence/src/persistence/names.py" in marked
+    check = subprocess.run(
+        ["make", "check-update", f"UV={uv_command()}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode != 0
+    assert "conflict markers: packages/persistence/src/persistence/names.py" in check.stdout
+
+
+@pytest.mark.slow
+def test_switching_backend_replaces_the_backend_files_and_data_follows(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = generate(template_repo, tmp_path / "app", backend="json")
+    uv = uv_command().split()
+    run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
+    run([*uv, "run", "--no-sync", "python", "-c", SEED_PROCESS], cwd=project)
+    dump = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project).stdout
+    (tmp_path / "dump.json").write_text(dump, encoding="utf-8")
+
+    update(project, vcs_ref="1.0.0", backend="sqlite")
+
+    storage = project / "packages/persistence/src/persistence/storage"
+    assert (storage / "sqlite_store.py").exists()
+    assert not (storage / "json_store.py").exists()
+    assert conflicts(project) == ("", [])
+    run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
+    run([*uv, "run", "--no-sync", "persist", "import", str(tmp_path / "dump.json")], cwd=project)
+    again = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project).stdout
+    assert saved_states(again) == saved_states(dump) != []
+    run(["make", "test", f"UV={uv_command()}"], cwd=project)
+
+
+def saved_states(export: str) -> list[tuple[str, object]]:
+    return [(p["name"], p["state"]) for p in json.loads(export)["processes"]]
+
+
+SEED_PROCESS = """
+import datetime as dt
+from persistence import open_storage
+open_storage().save_process("2025年1月_週次レポート", {
+    "persist_due_date": dt.date(2025, 1, 31), "persist_range": (1, 5), "persist_owner": "山田",
+})
+"""
