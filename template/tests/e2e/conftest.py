@@ -1,0 +1,133 @@
+"""A real ``streamlit run`` server on an isolated store, and the system Chromium to drive it.
+
+Nothing here imports Playwright, so a project without it still collects (and skips) cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, StoreFactory
+
+MAIN_APP = PROJECT_ROOT / "apps" / "main" / "app.py"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+START_TIMEOUT = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class StreamlitServer:
+    """``streamlit run apps/main/app.py`` on a fixed port; stop and start it again at will."""
+
+    def __init__(self, storage: StoreFactory, log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {
+            **os.environ,
+            "PERSIST_STORAGE_URL": storage.url,
+            "PERSIST_NAMESPACE": storage.settings.namespace,
+            # A headless browser cannot sign in, so a per-user project is driven as shared.
+            "PERSIST_PROCESS_SCOPE": "shared",
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(MAIN_APP),
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+        ]
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _healthy(self.url):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"streamlit did not start on port {self.port}:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the server; ``kill=True`` is a crash (SIGKILL: no shutdown code runs)."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop(kill=True)
+        self.start()
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture
+def streamlit_server(make_store: StoreFactory, tmp_path: Path) -> Iterator[StreamlitServer]:
+    server = StreamlitServer(make_store, tmp_path / "streamlit.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """The system Chromium (``CHROMIUM_PATH`` or ``/usr/bin/chromium``): never a download."""
+    wanted = os.environ.get("CHROMIUM_PATH")
+    candidates = [wanted] if wanted else [DEFAULT_CHROMIUM, shutil.which("chromium")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    if wanted:
+        where = f"CHROMIUM_PATH={wanted!r} is not an executable"
+    else:
+        where = f"no Chromium at {DEFAULT_CHROMIUM} or on PATH"
+    pytest.skip(f"{where}: install one (apt-get install chromium) or set CHROMIUM_PATH")
