@@ -9,6 +9,7 @@ Credentials belong in the first two only: nothing rendered into a file holds one
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ _ENV_NAMES = {
 
 
 def _secrets() -> Mapping[str, Any]:
+    if "streamlit" not in sys.modules and not any(path.exists() for path in _secrets_files()):
+        return {}  # the CLI and scripts start fast: importing Streamlit takes a second
     try:
         import streamlit as st
 
@@ -63,6 +66,11 @@ def _secrets() -> Mapping[str, Any]:
     except Exception:  # noqa: BLE001 - no secrets file, or one Streamlit cannot parse: use defaults
         return {}
     return section if isinstance(section, Mapping) else {}
+
+
+def _secrets_files() -> tuple[Path, Path]:
+    """Where ``st.secrets`` looks by default."""
+    return Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml"
 
 
 def _as_int(field: str, raw: object, low: int, high: int) -> int:
