@@ -165,3 +165,24 @@ def test_expired_processes_are_not_offered(app_storage: StoreFactory) -> None:
     at = start("stale")
     assert at.selectbox(key="active_process").options == []
     assert at.sidebar.error, "a link to an expired process explains itself"
+
+
+def test_a_process_deleted_in_another_session_is_not_brought_back(filled: StoreFactory) -> None:
+    mine, theirs = start(NAME), start(NAME)
+    visit(mine, REPORT)
+    theirs.sidebar.button(key="delete_process").click().run()
+    theirs.sidebar.button(key="confirm_delete_process").click().run()
+    mine.text_input(key=key("owner")).input("typed after the delete").run()
+    assert not filled().process_exists(NAME)
+    assert "deleted" in " ".join(str(e.value) for e in mine.sidebar.error)
+
+
+def test_a_change_made_in_another_session_shows_on_the_next_rerun(filled: StoreFactory) -> None:
+    mine, theirs = start(NAME), start(NAME)
+    visit(mine, REPORT)
+    visit(theirs, REPORT)
+    theirs.text_input(key=key("owner")).input("changed elsewhere").run()
+    mine.slider(key=key("progress")).set_value(80).run()
+    assert mine.text_input(key=key("owner")).value == "changed elsewhere"
+    assert filled().load_process(NAME)[key("progress")] == 80  # type: ignore[index]
+    assert filled().load_process(NAME)[key("owner")] == "changed elsewhere"  # type: ignore[index]
