@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,18 +66,21 @@ class StoreFactory:
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     backend: str = request.param
     namespace = f"test-{uuid.uuid4().hex[:12]}"
+    drop_namespace: Callable[[str, str], None] | None = None
     if backend == "json":
         url = f"json:///{tmp_path}/processes"
     elif backend == "sqlite":
         url = f"sqlite:///{tmp_path}/state.db"
     else:
         url = request.getfixturevalue("redis_url")
+        # Requested now: pytest deprecates asking for a fixture during teardown.
+        drop_namespace = request.getfixturevalue("drop_redis_namespace")
     settings = dataclasses.replace(
         get_settings(), backend=backend, storage_url=url, namespace=namespace
     )
     yield StoreFactory(backend, settings)
-    if backend == "redis":
-        request.getfixturevalue("drop_redis_namespace")(url, namespace)
+    if drop_namespace is not None:
+        drop_namespace(url, namespace)
 
 
 @pytest.fixture
@@ -96,6 +99,8 @@ def app_storage(
 
     monkeypatch.setenv("PERSIST_STORAGE_URL", make_store.url)
     monkeypatch.setenv("PERSIST_NAMESPACE", make_store.settings.namespace)
+    # Shared scope whatever the project's answer: tests/test_per_user.py covers per_user.
+    monkeypatch.setenv("PERSIST_PROCESS_SCOPE", "shared")
     get_settings.cache_clear()
     st.cache_resource.clear()
     yield make_store

@@ -46,6 +46,8 @@ class Settings:
         return timedelta(days=self.retention_days)
 
 
+# What a deployment may change. The backend and the key prefix are fixed by the template
+# answers: changing them at run time would strand the data already saved.
 _ENV_NAMES = {
     "storage_url": "PERSIST_STORAGE_URL",
     "retention_days": "PERSIST_RETENTION_DAYS",
@@ -111,4 +113,5 @@ def get_settings() -> Settings:
     """The settings of this server process (read once: every rerun is a hot path)."""
     defaults = tomllib.loads(_DEFAULTS_FILE.read_text(encoding="utf-8"))
     from_env = {field: os.environ.get(env) for field, env in _ENV_NAMES.items()}
-    return build_settings(defaults, {**_secrets(), **from_env})
+    from_secrets = {k: v for k, v in _secrets().items() if k in _ENV_NAMES or k == "app_title"}
+    return build_settings(defaults, {**from_secrets, **from_env})
