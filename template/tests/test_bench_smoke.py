@@ -1,0 +1,31 @@
+"""The benchmark script keeps working: a tiny run on this project's backend, timings ignored."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_persistence.py"
+
+
+def test_bench_quick_run_prints_one_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.spec_from_file_location("bench_persistence", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_persistence", bench)
+    spec.loader.exec_module(bench)
+
+    assert bench.main(["--quick"]) == 0
+
+    table = capsys.readouterr().out
+    assert table.count("### ") == 1
+    assert "| unchanged rerun" in table
+    assert "(0 writes)" in table  # an unchanged rerun never writes, however fast it is
+    assert "(2/2 kept)" in table  # two writers on one process lose nothing
+    for scenario in ("1 key of 50 changed", "switch process", "list 200 processes"):
+        assert scenario in table

@@ -1,0 +1,102 @@
+"""`make bench`: render a project per backend, run its persistence benchmark, print the tables.
+
+Each backend renders into build/bench-<backend> (its .venv is kept between runs), syncs with
+`uv sync --all-packages -q` and runs `scripts/bench_persistence.py` there, the script users
+run against their own deployment. Also reports how long `copier copy` with defaults takes.
+
+    uv run python tools/bench_all.py                 # everything (several minutes)
+    uv run python tools/bench_all.py --quick         # smoke sizes, seconds per backend
+    uv run python tools/bench_all.py --backend redis
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from demo import redis_answers
+from render import REPO, render
+
+BACKENDS = ["json", "sqlite", "redis"]
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def uv() -> list[str]:
+    return ["uv"] if shutil.which("uv") else [sys.executable, "-m", "uv"]
+
+
+def project_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.setdefault("REDIS_URL", REDIS_URL)
+    return env
+
+
+def copier_copy_seconds(runs: int = 3) -> list[float]:
+    """Wall time of the user's first step: `copier copy --defaults` into an empty folder."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as dest:
+            command = [sys.executable, "-m", "copier", "copy", "--defaults", "--trust", "--quiet",
+                       "-r", "HEAD", str(REPO), dest]  # fmt: skip
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def bench(backend: str, quick: bool) -> tuple[str, float]:
+    dest = REPO / "build" / f"bench-{backend}"
+    start = time.perf_counter()
+    render(dest, backend=backend)
+    rendered = time.perf_counter() - start
+    env = project_env()
+    subprocess.run([*uv(), "sync", "--all-packages", "-q"], cwd=dest, env=env, check=True)
+    command = [*uv(), "run", "--no-sync", "python", "scripts/bench_persistence.py"]
+    result = subprocess.run(
+        [*command, *(["--quick"] if quick else [])],
+        cwd=dest,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return result.stdout, rendered
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="smoke sizes (seconds)")
+    parser.add_argument("--backend", action="append", choices=BACKENDS, help="repeatable")
+    args = parser.parse_args()
+    failed = False
+    for backend in args.backend or BACKENDS:
+        if backend == "redis" and not redis_answers(project_env()["REDIS_URL"]):
+            print(f"### redis — skipped: no Redis answers at {project_env()['REDIS_URL']}\n")
+            continue
+        print(f"benchmarking {backend} ...", file=sys.stderr, flush=True)
+        try:
+            table, rendered = bench(backend, args.quick)
+        except subprocess.CalledProcessError as error:
+            print(f"### {backend} — failed: {error}\n")
+            failed = True
+            continue
+        print(table)
+        print(f"(rendered in {rendered:.2f} s with tools/render.render)\n", flush=True)
+    copies = copier_copy_seconds(1 if args.quick else 3)
+    print(
+        f"Template render time, `copier copy --defaults` (CLI, json backend, {len(copies)} runs): "
+        f"median {statistics.median(copies):.2f} s, min {min(copies):.2f} s"
+    )
+    print("`make test` wall time: measure it with `time make test`.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
