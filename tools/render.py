@@ -1,4 +1,4 @@
-"""Render the template from this working tree: shared by `make demo`, the tests and the benchmarks."""
+"""Render the template from this working tree (for `make demo`, the tests and benchmarks)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,6 +81,7 @@ class PersistentSession:
         self.owner = owner
         self.status = SaveStatus()
         self._revision: Revision | None = None
+        self._unsaved = False
         self._synced: State = {}
         self._sizes: dict[str, int] = {}
         self._rejected: dict[str, Any] = {}
@@ -99,6 +100,7 @@ class PersistentSession:
         self.process = name
         self.status = SaveStatus(saved_at=snapshot.updated_at)
         self._revision = snapshot.revision
+        self._unsaved = False
         self._synced = {}
         self._sizes = {}
         self._rejected = {}
@@ -112,6 +114,7 @@ class PersistentSession:
         self.process = None
         self.status = SaveStatus()
         self._revision = None
+        self._unsaved = False
         self._synced = {}
         self._sizes = {}
 
@@ -140,15 +143,16 @@ class PersistentSession:
         except CorruptProcessError as error:
             self.status.error = str(error)
             self.status.gone = True
-        self._restore_dropped_keys()
+        self._restore_dropped_keys(self._current())
 
     def end_run(self) -> None:
         if self.process is None or self.status.gone:
             return
-        changed = self._changed_keys()
-        if not changed:
-            return
+        changed = self._changed_keys(self._current())
         encoded = self._encode(changed)
+        self._unsaved = bool(encoded)
+        if not encoded:
+            return
         try:
             self._check_size(encoded)
             revision = self.store.update_process(self.process, {k: changed[k] for k in encoded})
@@ -167,6 +171,7 @@ class PersistentSession:
         # else: someone else wrote in between; the next begin_run merges their keys.
         for key in encoded:
             self._accept(key, changed[key], len(encoded[key]))
+        self._unsaved = False
         self.status.unavailable = self.status.error = None
         self.status.saved_at = utc_now()
 
@@ -177,7 +182,8 @@ class PersistentSession:
 
     @property
     def has_unsaved_changes(self) -> bool:
-        return self.process is not None and bool(self._changed_keys())
+        """Whether the last ``end_run`` left changes unwritten (storage down, too large ...)."""
+        return self.process is not None and self._unsaved
 
     # -- internals
     def _assign(self, key: str, value: Any) -> None:
@@ -194,16 +200,21 @@ class PersistentSession:
         for key in self.persisted_state():
             del self.state[key]
 
-    def _restore_dropped_keys(self) -> None:
-        state = self.state
+    def _current(self) -> Mapping[Any, Any]:
+        """Session state as one plain dict: every ``SessionStateProxy`` lookup takes a lock
+        and resolves widget ids, so one ``to_dict`` beats fifty lookups on the hot path."""
+        to_dict = getattr(self.state, "to_dict", None)
+        return to_dict() if callable(to_dict) else self.state
+
+    def _restore_dropped_keys(self, current: Mapping[Any, Any]) -> None:
         for key, value in self._synced.items():
-            if key not in state:
+            if key not in current:
                 self._assign(key, value)
 
-    def _changed_keys(self) -> State:
+    def _changed_keys(self, current: Mapping[Any, Any]) -> State:
         synced, rejected = self._synced, self._rejected
         changed: State = {}
-        for key, value in self.state.items():
+        for key, value in current.items():
             if (
                 key.startswith(self.prefix)
                 and not _same(value, synced.get(key, _MISSING))
