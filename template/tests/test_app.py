@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from persistence.settings import get_settings
+from persistence.ui import t
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
 from tests.conftest import StoreFactory
 
@@ -174,7 +175,7 @@ def test_a_process_deleted_in_another_session_is_not_brought_back(filled: StoreF
     theirs.sidebar.button(key="confirm_delete_process").click().run()
     mine.text_input(key=key("owner")).input("typed after the delete").run()
     assert not filled().process_exists(NAME)
-    assert "deleted" in " ".join(str(e.value) for e in mine.sidebar.error)
+    assert t("status.gone") in [str(e.value) for e in mine.sidebar.error]
 
 
 def test_a_change_made_in_another_session_shows_on_the_next_rerun(filled: StoreFactory) -> None:
