@@ -9,7 +9,6 @@ import pytest
 
 from conftest import COMBINATIONS, combination_id, render, run, uv_command
 
-
 # The browser test takes a real server and Chromium: it runs once per backend, not 24 times.
 BROWSER_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
 

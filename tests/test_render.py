@@ -54,7 +54,10 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
         assert not LEFTOVER_JINJA.search(text.replace("${{", "")), f"Jinja left in {path}"
     stores = {p.name for p in (project / "packages/persistence/src/persistence/storage").iterdir()}
     assert f"{backend}_store.py" in stores
-    assert not {f"{other}_store.py" for other in ("json", "sqlite", "redis") if other != backend} & stores
+    assert (
+        not {f"{other}_store.py" for other in ("json", "sqlite", "redis") if other != backend}
+        & stores
+    )
     assert (project / "apps/sample/app.py").exists() is sample
     assert (project / "run_sample.sh").exists() is sample
     dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
@@ -65,7 +68,7 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
 def test_defaults_render_a_complete_answers_file(tmp_path: Path) -> None:
     project = render(tmp_path / "p")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert QUESTIONS <= answers.keys()
+    assert answers.keys() >= QUESTIONS
     assert answers["backend"] == "json"
     assert answers["retention_days"] == 7
     assert answers["persist_prefix"] == "persist_"

@@ -18,17 +18,17 @@ import pytest
 from conftest import BACKENDS, REPO, run, uv_command
 
 MARKER = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
-USER_PAGE = '''import streamlit as st
+USER_PAGE = """import streamlit as st
 
 st.title("My own page")
 st.text_input("Customer", key="persist_customer")
-'''
-NEW_PAGE = '''import streamlit as st
+"""
+NEW_PAGE = """import streamlit as st
 
 from persistence.ui import t
 
 st.title(t("nav.report") + " summary")
-'''
+"""
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -183,7 +183,7 @@ def test_a_colliding_edit_is_reported_by_make_check_update(
 
     update(project)
 
-    unmerged, marked = conflicts(project)
+    _, marked = conflicts(project)
     assert "packages/persistence/src/persistence/names.py" in marked
     check = subprocess.run(
         ["make", "check-update", f"UV={uv_command()}"],

@@ -21,6 +21,7 @@ import tempfile
 import time
 
 from demo import redis_answers
+
 from render import REPO, render
 
 BACKENDS = ["json", "sqlite", "redis"]

@@ -1,0 +1,80 @@
+"""Data follows a backend switch: `persist export` from one backend and `persist import`
+into the next, JSON -> SQLite -> Redis -> JSON, ends with exactly what it started with."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import render, run, uv_command
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+SEED = """
+import datetime as dt
+from persistence import open_storage
+store = open_storage()
+store.save_process("2025年1月_週次レポート", {
+    "persist_due_date": dt.date(2025, 1, 31),
+    "persist_range": (1, 5),
+    "persist_when": dt.datetime(2025, 1, 6, 9, 30, tzinfo=dt.timezone.utc),
+    "persist_review": dt.time(9, 0),
+    "persist_nested": {"rows": [{"a": (1, 2)}], "$type": "user data"},
+})
+store.save_process("second", {"persist_owner": "山田"})
+"""
+
+
+def states(export: str) -> dict[str, object]:
+    document = json.loads(export)
+    assert document["format"] == "streamlit-persist-export" and document["version"] == 1
+    return {process["name"]: process["state"] for process in document["processes"]}
+
+
+@pytest.mark.slow
+def test_export_import_round_trip_across_every_backend(tmp_path: Path) -> None:
+    uv = uv_command().split()
+    namespace = f"test-moves-{uuid.uuid4().hex[:8]}"
+    projects = {}
+    for backend in ("json", "sqlite", "redis"):
+        project = render(tmp_path / backend, backend=backend, include_sample_app=False)
+        run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
+        projects[backend] = project
+
+    def persist(backend: str, *args: str) -> str:
+        return run(
+            [*uv, "run", "--no-sync", "persist", *args],
+            cwd=projects[backend],
+            PERSIST_NAMESPACE=namespace,
+            PERSIST_STORAGE_URL=REDIS_URL if backend == "redis" else "",
+        ).stdout
+
+    run([*uv, "run", "--no-sync", "python", "-c", SEED], cwd=projects["json"])
+    first = persist("json", "export")
+    assert len(states(first)) == 2
+    dump = tmp_path / "dump.json"
+    latest = first
+    try:
+        for backend in ("sqlite", "redis", "json"):
+            dump.write_text(latest, encoding="utf-8")
+            if backend == "json":  # back home: start from an empty folder
+                persist("json", "delete", "2025年1月_週次レポート")
+                persist("json", "delete", "second")
+            persist(backend, "import", str(dump))
+            persist(backend, "import", str(dump))  # idempotent
+            latest = persist(backend, "export")
+            assert states(latest) == states(first), backend
+    finally:
+        for name in ("2025年1月_週次レポート", "second"):
+            run(
+                [*uv, "run", "--no-sync", "python", "-c", DROP.format(name=name)],
+                cwd=projects["redis"],
+                PERSIST_NAMESPACE=namespace,
+                PERSIST_STORAGE_URL=REDIS_URL,
+            )
+
+
+DROP = "from persistence import open_storage; open_storage().delete_process({name!r})"
