@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 from render import render  # noqa: E402
 
-__all__ = ["COMBINATIONS", "REPO", "combination_id", "render", "run", "uv_command"]
+__all__ = ["REPO", "every_combination", "render", "render_combination", "run", "uv_command"]
 
 BACKENDS = ["json", "sqlite", "redis"]
 SCOPES = ["shared", "per_user"]
@@ -25,6 +25,19 @@ COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"], SCO
 
 def combination_id(backend: str, sample: bool, language: str, scope: str) -> str:
     return f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
+
+
+every_combination = pytest.mark.parametrize(
+    ("backend", "sample", "language", "scope"),
+    COMBINATIONS,
+    ids=[combination_id(*combination) for combination in COMBINATIONS],
+)
+
+
+def render_combination(dest: Path, backend: str, sample: bool, language: str, scope: str) -> Path:
+    return render(
+        dest, backend=backend, include_sample_app=sample, ui_language=language, process_scope=scope
+    )
 
 
 def uv_command() -> str:

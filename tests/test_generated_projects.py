@@ -7,28 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COMBINATIONS, combination_id, render, run, uv_command
+from conftest import every_combination, render_combination, run, uv_command
 
 # The browser test takes a real server and Chromium: it runs once per backend, not 24 times.
 BROWSER_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("backend", "sample", "language", "scope"),
-    COMBINATIONS,
-    ids=[combination_id(*combination) for combination in COMBINATIONS],
-)
+@every_combination
 def test_generated_project_passes_its_own_checks(
     tmp_path: Path, backend: str, sample: bool, language: str, scope: str
 ) -> None:
-    project = render(
-        tmp_path / "project",
-        backend=backend,
-        include_sample_app=sample,
-        ui_language=language,
-        process_scope=scope,
-    )
+    project = render_combination(tmp_path / "project", backend, sample, language, scope)
     with_browser = {"sample": sample, "language": language, "scope": scope} == BROWSER_COMBINATION
     extra_env = {} if with_browser else {"PYTEST_ADDOPTS": "-m 'not e2e'"}
     run(["make", "check", f"UV={uv_command()}"], cwd=project, **extra_env)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from copier.errors import CopierAnswersInterrupt, UserMessageError
 
-from conftest import COMBINATIONS, combination_id, render
+from conftest import every_combination, render, render_combination
 
 # GitHub Actions' own `${{ ... }}` is expected in workflow files; anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\.jinja$")
@@ -33,21 +33,11 @@ def rendered_files(project: Path) -> list[Path]:
     return [p for p in project.rglob("*") if p.is_file() and ".venv" not in p.parts]
 
 
-@pytest.mark.parametrize(
-    ("backend", "sample", "language", "scope"),
-    COMBINATIONS,
-    ids=[combination_id(*combination) for combination in COMBINATIONS],
-)
+@every_combination
 def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
     tmp_path: Path, backend: str, sample: bool, language: str, scope: str
 ) -> None:
-    project = render(
-        tmp_path / "p",
-        backend=backend,
-        include_sample_app=sample,
-        ui_language=language,
-        process_scope=scope,
-    )
+    project = render_combination(tmp_path / "p", backend, sample, language, scope)
     for path in rendered_files(project):
         assert not LEFTOVER_JINJA.search(path.name), path
         text = path.read_text(encoding="utf-8", errors="replace")
