@@ -82,6 +82,7 @@ class PersistentSession:
         self.status = SaveStatus()
         self._revision: Revision | None = None
         self._unsaved = False
+        self._storage_down = False
         self._synced: State = {}
         self._sizes: dict[str, int] = {}
         self._rejected: dict[str, Any] = {}
@@ -101,6 +102,7 @@ class PersistentSession:
         self.status = SaveStatus(saved_at=snapshot.updated_at)
         self._revision = snapshot.revision
         self._unsaved = False
+        self._storage_down = False
         self._synced = {}
         self._sizes = {}
         self._rejected = {}
@@ -133,6 +135,7 @@ class PersistentSession:
         try:
             revision = self.store.process_revision(self.process)
             self.status.unavailable = None
+            self._storage_down = False
             if revision is None:
                 self.status.gone = True
                 return
@@ -140,6 +143,7 @@ class PersistentSession:
                 self._merge_remote()
         except StorageUnavailableError as error:
             self.status.unavailable = str(error)
+            self._storage_down = True  # this run's save would only wait for the same timeout
         except CorruptProcessError as error:
             self.status.error = str(error)
             self.status.gone = True
@@ -151,7 +155,7 @@ class PersistentSession:
         changed = self._changed_keys(self._current())
         encoded = self._encode(changed)
         self._unsaved = bool(encoded)
-        if not encoded:
+        if not encoded or self._storage_down:
             return
         try:
             self._check_size(encoded)
