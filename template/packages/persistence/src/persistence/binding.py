@@ -97,34 +97,20 @@ class PersistentSession:
         snapshot = self.store.read_process(name)
         if snapshot is None:
             raise ProcessNotFoundError(name)
-        self._drop_local_keys()
-        self.process = name
-        self.status = SaveStatus(saved_at=snapshot.updated_at)
-        self._revision = snapshot.revision
-        self._unsaved = False
-        self._storage_down = False
-        self._synced = {}
-        self._sizes = {}
-        self._rejected = {}
+        self._switch_to(name, snapshot.revision, snapshot.updated_at)
         for key, value in snapshot.state.items():
             self._accept(key, value)
             self._assign(key, value)
 
     def close(self) -> None:
         """Leave the active process (after it was deleted, say)."""
-        self._drop_local_keys()
-        self.process = None
-        self.status = SaveStatus()
-        self._revision = None
-        self._unsaved = False
-        self._synced = {}
-        self._sizes = {}
+        self._switch_to(None, None, None)
 
     def forget(self, key: str) -> None:
         """Delete ``key`` from session state and from the active process."""
         self.state.pop(key, None)
         if self.process is not None and key in self._synced:
-            self._revision = self.store.update_process(self.process, {}, removed=[key])
+            self._adopt(self.store.update_process(self.process, {}, removed=[key]))
             del self._synced[key]
             self._sizes.pop(key, None)
 
@@ -169,10 +155,7 @@ class PersistentSession:
         except ProcessTooLargeError as error:
             self.status.error = str(error)
             return
-        expected_next = None if self._revision is None else self._revision + 1
-        if revision == expected_next:
-            self._revision = revision
-        # else: someone else wrote in between; the next begin_run merges their keys.
+        self._adopt(revision)
         for key in encoded:
             self._accept(key, changed[key], len(encoded[key]))
         self._unsaved = False
@@ -190,6 +173,22 @@ class PersistentSession:
         return self.process is not None and self._unsaved
 
     # -- internals
+    def _switch_to(
+        self, process: str | None, revision: Revision | None, saved_at: datetime | None
+    ) -> None:
+        self._drop_local_keys()
+        self.process = process
+        self.status = SaveStatus(saved_at=saved_at)
+        self._revision = revision
+        self._unsaved = self._storage_down = False
+        self._synced, self._sizes, self._rejected = {}, {}, {}
+
+    def _adopt(self, revision: Revision) -> None:
+        """Take the revision of our own write only when it directly follows the one we know:
+        otherwise another session wrote in between, and the next ``begin_run`` merges it."""
+        if self._revision is not None and revision == self._revision + 1:
+            self._revision = revision
+
     def _assign(self, key: str, value: Any) -> None:
         # Buttons, uploaders and data editors refuse assignment: they are skipped.
         with contextlib.suppress(StreamlitAPIException):
