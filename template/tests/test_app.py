@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from persistence.errors import ProcessExistsError
 from persistence.settings import get_settings
 from persistence.ui import t
+from persistence.ui.strings import describe
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
 from tests.conftest import StoreFactory
 
@@ -139,7 +141,7 @@ def test_bad_names_are_refused_with_a_message(app_storage: StoreFactory, bad: st
 
 def test_a_duplicate_name_is_refused(filled: StoreFactory) -> None:
     at = create(start(), NAME)
-    assert "already exists" in " ".join(str(e.value) for e in at.error)
+    assert describe(ProcessExistsError(NAME)) in [str(e.value) for e in at.error]
 
 
 def test_rename_and_delete_with_confirmation(filled: StoreFactory) -> None:

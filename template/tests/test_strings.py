@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from persistence.ui.strings import STRINGS, t
+from persistence.errors import (
+    CorruptProcessError,
+    InvalidProcessNameError,
+    PersistenceError,
+    ProcessExistsError,
+    ProcessNotFoundError,
+    ProcessTooLargeError,
+    StorageUnavailableError,
+    UnstorableValueError,
+)
+from persistence.names import validate_process_name
+from persistence.ui.strings import STRINGS, describe, t
 from tests.conftest import PROJECT_ROOT
 
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']""")
@@ -52,3 +64,29 @@ def test_placeholders_match_across_languages() -> None:
                 language,
                 key,
             )
+
+
+def _errors() -> list[PersistenceError]:
+    examples: list[PersistenceError] = [
+        ProcessExistsError("週次"),
+        ProcessNotFoundError("週次"),
+        UnstorableValueError("persist_x", "values of type set cannot be stored"),
+        ProcessTooLargeError(2_000_000, 1_048_576, [("persist_big", 1_999_000)]),
+        CorruptProcessError("週次", "bad JSON"),
+        CorruptProcessError("週次", "bad JSON", Path("/data/corrupt/x.json")),
+        StorageUnavailableError("connection refused"),
+    ]
+    for bad in ["", "x" * 201, "a\nb", 42]:
+        try:
+            validate_process_name(bad)
+        except InvalidProcessNameError as error:
+            examples.append(error)
+    return examples
+
+
+@pytest.mark.parametrize("language", sorted(STRINGS))
+@pytest.mark.parametrize("error", _errors(), ids=lambda error: error.code)
+def test_every_error_a_user_can_meet_is_translated(language: str, error: PersistenceError) -> None:
+    text = describe(error, language)
+    assert f"error.{error.code}" in STRINGS[language]
+    assert "{" not in text and text.strip()

@@ -17,7 +17,11 @@ def report(session: PersistentSession) -> None:
         st.date_input(t("report.due_date"), key=persisted("due_date"))
     with right:
         st.multiselect(
-            t("report.tags"), TAGS, key=persisted("tags"), format_func=lambda tag: t(f"tags.{tag}")
+            t("report.tags"),
+            TAGS,
+            key=persisted("tags"),
+            format_func=lambda tag: t(f"tags.{tag}"),
+            placeholder=t("report.tags_placeholder"),
         )
         st.checkbox(t("report.done"), key=persisted("done"))
     st.text_area(t("report.notes"), key=persisted("notes"), height=160)

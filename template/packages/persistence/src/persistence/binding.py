@@ -55,10 +55,10 @@ class SaveStatus:
     """What the sidebar tells the user about the active process."""
 
     saved_at: datetime | None = None
-    unavailable: str | None = None
-    error: str | None = None
+    unavailable: StorageUnavailableError | None = None
+    error: PersistenceError | None = None
     gone: bool = False
-    unstorable: dict[str, str] = field(default_factory=dict)
+    unstorable: dict[str, UnstorableValueError] = field(default_factory=dict)
 
 
 class PersistentSession:
@@ -128,10 +128,10 @@ class PersistentSession:
             if revision != self._revision:
                 self._merge_remote()
         except StorageUnavailableError as error:
-            self.status.unavailable = str(error)
+            self.status.unavailable = error
             self._storage_down = True  # this run's save would only wait for the same timeout
         except CorruptProcessError as error:
-            self.status.error = str(error)
+            self.status.error = error
             self.status.gone = True
         self._restore_dropped_keys(self._current())
 
@@ -150,10 +150,10 @@ class PersistentSession:
             self.status.gone = True
             return
         except StorageUnavailableError as error:
-            self.status.unavailable = str(error)
+            self.status.unavailable = error
             return
         except ProcessTooLargeError as error:
-            self.status.error = str(error)
+            self.status.error = error
             return
         self._adopt(revision)
         for key in encoded:
@@ -233,7 +233,7 @@ class PersistentSession:
                 encoded[key] = codec.encode(key, value)
             except UnstorableValueError as error:
                 self._rejected[key] = value
-                self.status.unstorable[key] = str(error)
+                self.status.unstorable[key] = error
             else:
                 self._rejected.pop(key, None)
                 self.status.unstorable.pop(key, None)
@@ -366,7 +366,7 @@ def _follow_url(session: PersistentSession) -> None:
     try:
         session.open(wanted)
     except PersistenceError as error:
-        session.status.error = str(error)
+        session.status.error = error
         del st.query_params[QUERY_PARAM]
 
 

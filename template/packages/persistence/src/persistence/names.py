@@ -19,17 +19,29 @@ def validate_process_name(name: object) -> str:
     paths or keys directly: every backend derives its own safe identifier from them.
     """
     if not isinstance(name, str):
-        raise InvalidProcessNameError(f"A process name must be text, not {type(name).__name__}.")
-    if not name.strip():
-        raise InvalidProcessNameError("A process name must not be empty.")
-    if len(name) > MAX_NAME_LENGTH:
+        kind = type(name).__name__
         raise InvalidProcessNameError(
-            f"A process name can have at most {MAX_NAME_LENGTH} characters "
-            f"(this one has {len(name)})."
+            f"A process name must be text, not {kind}.", code="name.not_text", type=kind
         )
+    if not name.strip():
+        raise InvalidProcessNameError("A process name must not be empty.", code="name.empty")
+    check_name_length(name, MAX_NAME_LENGTH)
     for char in name:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            codepoint = f"{ord(char):04X}"
             raise InvalidProcessNameError(
-                f"A process name must not contain control characters (found U+{ord(char):04X})."
+                f"A process name must not contain control characters (found U+{codepoint}).",
+                code="name.control",
+                codepoint=codepoint,
             )
     return name
+
+
+def check_name_length(name: str, limit: int) -> None:
+    if len(name) > limit:
+        raise InvalidProcessNameError(
+            f"A process name can have at most {limit} characters (this one has {len(name)}).",
+            code="name.too_long",
+            limit=limit,
+            length=len(name),
+        )

@@ -11,9 +11,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from persistence.errors import InvalidProcessNameError, ProcessExistsError, ProcessNotFoundError
+from persistence.errors import ProcessExistsError, ProcessNotFoundError
 from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
-from persistence.names import MAX_NAME_LENGTH, validate_process_name
+from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.storage.contract import StorageInterface
 
 _TAG_LENGTH = 16
@@ -36,11 +36,7 @@ class ScopedStorage:
 
     def _inner(self, name: str) -> str:
         validate_process_name(name)
-        if len(name) > MAX_SCOPED_NAME_LENGTH:
-            raise InvalidProcessNameError(
-                f"A process name can have at most {MAX_SCOPED_NAME_LENGTH} characters "
-                f"(this one has {len(name)})."
-            )
+        check_name_length(name, MAX_SCOPED_NAME_LENGTH)
         return self._prefix + name
 
     def _outer(self, inner: str) -> str | None:

@@ -20,7 +20,7 @@ from persistence.binding import (
 from persistence.errors import PersistenceError
 from persistence.names import validate_process_name
 from persistence.settings import get_settings
-from persistence.ui.strings import t
+from persistence.ui.strings import describe, t
 
 SELECTOR_KEY = "active_process"
 RENAME_KEY = "rename_process_name"
@@ -35,7 +35,7 @@ def short_time(moment: datetime) -> str:
 
 def report_error(error: PersistenceError, slot: str = _ERROR) -> None:
     """Keep ``error`` for ``show_error(slot)`` on the next render: callbacks draw nothing useful."""
-    st.session_state[slot] = str(error)
+    st.session_state[slot] = describe(error)
 
 
 def show_error(slot: str = _ERROR) -> None:
@@ -96,13 +96,13 @@ def _status_line(session: PersistentSession) -> None:
     elif status.unavailable:
         st.warning(t("status.unavailable", detail=status.unavailable))
     elif status.error:
-        st.error(status.error)
+        st.error(describe(status.error))
     elif session.has_unsaved_changes:
         st.caption(t("status.unsaved"))
     elif status.saved_at is not None:
         st.caption(t("status.saved", time=status.saved_at.astimezone().strftime("%H:%M:%S")))
-    for detail in status.unstorable.values():
-        st.warning(t("status.unstorable", detail=detail))
+    for error in status.unstorable.values():
+        st.warning(t("status.unstorable", detail=describe(error)))
 
 
 @contextmanager

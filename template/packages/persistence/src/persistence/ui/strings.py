@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from persistence.errors import PersistenceError
 from persistence.settings import get_settings
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -15,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.title": "Process",
         "sidebar.select": "Active process",
         "sidebar.placeholder": "Choose a process",
+        "report.tags_placeholder": "Choose tags",
         "sidebar.none": "No process yet. Create one on the New process page.",
         "sidebar.updated": "updated {when}",
         "sidebar.manage": "Rename or delete",
@@ -36,6 +38,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "toast.created": "Created {name}",
         "toast.renamed": "Renamed to {name}",
         "toast.deleted": "Deleted {name}",
+        # errors, by PersistenceError.code
+        "error.name.not_text": "A process name must be text, not {type}.",
+        "error.name.empty": "A process name must not be empty.",
+        "error.name.too_long": "A process name can have at most {limit} characters "
+        "(this one has {length}).",
+        "error.name.control": "A process name must not contain control characters "
+        "(found U+{codepoint}).",
+        "error.exists": "A process named {name} already exists.",
+        "error.not_found": "The process {name} does not exist (it was deleted or it expired).",
+        "error.unstorable": "{key} cannot be saved: {reason}",
+        "error.too_large": "The process would take {size} bytes, over the limit of {limit} "
+        "bytes. Biggest keys: {keys}. Nothing was saved.",
+        "error.corrupt": "The process {name} is corrupt and cannot be opened ({detail}). "
+        "The stored data was left as it is.",
+        "error.corrupt_copied": "The process {name} is corrupt and cannot be opened "
+        "({detail}). A copy of the bad data was kept at {copy}.",
+        "error.unavailable": "Storage unavailable: {detail}",
         "login.intro": "Sign in to see your own processes. Nobody else can see or change them.",
         "login.button": "Log in",
         # pages
@@ -85,6 +104,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.title": "プロセス",
         "sidebar.select": "選択中のプロセス",
         "sidebar.placeholder": "プロセスを選択",
+        "report.tags_placeholder": "タグを選択",
         "sidebar.none": "プロセスがまだありません。「新規プロセス」ページで作成してください。",
         "sidebar.updated": "{when} に更新",
         "sidebar.manage": "名前の変更・削除",
@@ -106,6 +126,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "toast.created": "{name} を作成しました",
         "toast.renamed": "{name} に名前を変更しました",
         "toast.deleted": "{name} を削除しました",
+        "error.name.not_text": "プロセス名はテキストで指定してください（{type} は使えません）。",
+        "error.name.empty": "プロセス名を入力してください。",
+        "error.name.too_long": "プロセス名は {limit} 文字以内にしてください"
+        "（現在 {length} 文字）。",
+        "error.name.control": "プロセス名に制御文字は使えません（U+{codepoint}）。",
+        "error.exists": "「{name}」という名前のプロセスはすでに存在します。",
+        "error.not_found": "プロセス「{name}」は存在しません（削除されたか期限切れです）。",
+        "error.unstorable": "{key} は保存できません: {reason}",
+        "error.too_large": "プロセスのサイズが {size} バイトになり、上限の {limit} バイトを"
+        "超えます。大きいキー: {keys}。保存されていません。",
+        "error.corrupt": "プロセス「{name}」は破損しているため開けません（{detail}）。"
+        "保存されたデータはそのまま残っています。",
+        "error.corrupt_copied": "プロセス「{name}」は破損しているため開けません（{detail}）。"
+        "破損したデータのコピーを {copy} に保存しました。",
+        "error.unavailable": "ストレージに接続できません: {detail}",
         "login.intro": "ログインすると自分のプロセスが表示されます。"
         "他のユーザーは閲覧も変更もできません。",
         "login.button": "ログイン",
@@ -156,3 +191,13 @@ STRINGS: dict[str, dict[str, str]] = {
 def t(key: str, language: str | None = None, **values: Any) -> str:
     """The string ``key`` in ``language`` (default: the configured one), formatted."""
     return STRINGS[language or get_settings().ui_language][key].format(**values)
+
+
+def describe(error: PersistenceError, language: str | None = None) -> str:
+    """``error`` in the user's language: its ``code`` picks the sentence, ``params`` fill it.
+    An error without a translated sentence (configuration, say) shows its English text."""
+    strings = STRINGS[language or get_settings().ui_language]
+    template = strings.get(f"error.{error.code}")
+    if template is None:
+        return str(error)
+    return template.format(**{key: str(value) for key, value in error.params.items()})
