@@ -189,3 +189,20 @@ def test_a_change_made_in_another_session_shows_on_the_next_rerun(filled: StoreF
     assert mine.text_input(key=key("owner")).value == "changed elsewhere"
     assert filled().load_process(NAME)[key("progress")] == 80  # type: ignore[index]
     assert filled().load_process(NAME)[key("owner")] == "changed elsewhere"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "url", ["mongodb://db/processes", "json:////dev/null/processes", "sqlite:////dev/null/x.db"]
+)
+def test_a_storage_url_that_cannot_work_is_explained_not_a_traceback(
+    app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    scheme = url.split(":", 1)[0]
+    if scheme in {"json", "sqlite"} and scheme != app_storage.backend:
+        pytest.skip(f"this project has no {scheme} backend")
+    monkeypatch.setenv("PERSIST_STORAGE_URL", url)
+    get_settings.cache_clear()
+    at = start()
+    assert not at.exception
+    assert at.error, "the reason is shown"
+    assert not at.selectbox, "nothing else is drawn on a storage that cannot work"

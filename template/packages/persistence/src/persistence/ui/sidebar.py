@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 from persistence.binding import (
     LoginRequiredError,
     PersistentSession,
+    get_session,
     open_process,
     persistent_run,
     signed_in_owner,
@@ -110,6 +111,7 @@ def persistent_app() -> Iterator[PersistentSession]:
     """Run one script run of a persistent app: restore, draw the sidebar, run the page,
     save, then show the save status (after the save, so it is never one run behind)."""
     _require_login()
+    _require_storage()
     status_slot: DeltaGenerator | None = None
     try:
         with persistent_run() as session:
@@ -129,6 +131,17 @@ def _require_login() -> None:
         st.title(get_settings().app_title)
         st.info(t("login.intro"))
         st.button(t("login.button"), key="login", type="primary", on_click=st.login)
+        st.stop()
+
+
+def _require_storage() -> None:
+    """A storage URL that cannot work (unknown scheme, unwritable folder, newer schema) stops
+    the app with its message instead of a traceback; every rerun tries again."""
+    try:
+        get_session()
+    except PersistenceError as error:
+        st.title(get_settings().app_title)
+        st.error(describe(error))
         st.stop()
 
 
