@@ -10,11 +10,13 @@ from typing import Any
 import copier
 
 REPO = Path(__file__).resolve().parents[1]
-KEEP = {".venv"}  # re-rendering keeps the environment, so a second run is fast
+# Re-rendering keeps the environment (a second run is fast) and the saved processes (a demo
+# restarted with `make demo` shows them again, as a restarted server would).
+KEEP = {".venv", "data"}
 
 
 def clear(dest: Path) -> None:
-    """Empty ``dest`` except ``.venv``, so nothing of an earlier render survives."""
+    """Empty ``dest`` except ``KEEP``, so no file of an earlier render survives."""
     if not dest.exists():
         return
     for child in dest.iterdir():
