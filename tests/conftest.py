@@ -41,7 +41,7 @@ def render_combination(dest: Path, backend: str, sample: bool, language: str, sc
 
 
 def uv_command() -> str:
-    """How to call uv here: on PATH, or the module pip installed."""
+    """How to call uv here: on PATH, else the one in this venv (a dev dependency)."""
     return "uv" if shutil.which("uv") else f"{sys.executable} -m uv"
 
 
