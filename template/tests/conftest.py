@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,14 @@ BACKENDS = [
 
 # Only a Redis project has (and needs) the redis package and its fixtures.
 pytest_plugins = ["tests.redis_fixtures"] if "redis" in BACKENDS else []
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a server of the tests' own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class FakeClock:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, StoreFactory
+from tests.conftest import PROJECT_ROOT, StoreFactory, free_port
 
 MAIN_APP = PROJECT_ROOT / "apps" / "main" / "app.py"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 START_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _healthy(url: str) -> bool:
@@ -44,7 +36,7 @@ class StreamlitServer:
     """``streamlit run apps/main/app.py`` on a fixed port; stop and start it again at will."""
 
     def __init__(self, storage: StoreFactory, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.env = {
