@@ -26,7 +26,7 @@ from persistence.errors import UnstorableValueError
     ],
 )
 def test_values_round_trip_with_their_types(value: Any) -> None:
-    restored = codec.decode(codec.encode("persist_x", value))
+    restored = codec.loads(codec.encode("persist_x", value))
     assert restored == value
     assert type(restored) is type(value)
 

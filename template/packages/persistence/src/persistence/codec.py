@@ -101,7 +101,3 @@ def checked_jsonable(key: str, value: Any) -> Any:
 def encode(key: str, value: Any) -> str:
     """One session-state value as JSON text; ``UnstorableValueError`` names ``key`` on failure."""
     return dumps(checked_jsonable(key, value))
-
-
-def decode(text: str | bytes) -> Any:
-    return loads(text)
