@@ -41,10 +41,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from persistence import codec
-from persistence.binding import PersistentSession
 from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage, url_path
+from persistence.sync import StateSync
 
 BACKEND_OF_SCHEME = {
     "json": "json",
@@ -529,21 +529,21 @@ def drop_redis_namespace(url: str, namespace: str) -> None:
 
 def open_session(
     store: StorageInterface, name: str, state: Mapping[str, Any], prefix: str
-) -> tuple[PersistentSession, dict[Any, Any]]:
+) -> tuple[StateSync, dict[Any, Any]]:
     """A session on a new process ``name`` holding ``state``, saved once."""
     store.create_process(name)
     session_state: dict[Any, Any] = {"unrelated widget": 1}
-    session = PersistentSession(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
+    session = StateSync(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
     session.open(name)
     session_state.update(state)
-    session.end_run()
+    session.end_run(session.begin_run())
     return session, session_state
 
 
 class RerunTimer:
     """begin_run + end_run, timed as a whole, the freshness check and the save apart."""
 
-    def __init__(self, session: PersistentSession, store: CountingStore) -> None:
+    def __init__(self, session: StateSync, store: CountingStore) -> None:
         self.session = session
         self.store = store
         self.checks: list[int] = []  # process_revision inside begin_run
@@ -552,9 +552,9 @@ class RerunTimer:
 
     def rerun(self) -> int:
         start = time.perf_counter_ns()
-        self.session.begin_run()
+        run = self.session.begin_run()
         middle = time.perf_counter_ns()
-        self.session.end_run()
+        self.session.end_run(run)
         end = time.perf_counter_ns()
         self.checks.append(self.store.check_ns)
         self.saves.append(end - middle)
@@ -706,7 +706,7 @@ def switch_scenario(target: Target, sizes: Sizes, prefix: str, floor: Floor) -> 
             open_session(store, name, sample_state(prefix, KEYS, VALUE_BYTES), prefix)
             floor.write_process(name.replace(" ", "-"), sample_state(prefix, KEYS, VALUE_BYTES))
         session_state: dict[Any, Any] = {}
-        session = PersistentSession(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
+        session = StateSync(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
         naive_state: dict[Any, Any] = {}
         turn = iter(range(1 << 62))
 
@@ -782,14 +782,13 @@ def concurrent_scenario(target: Target, sizes: Sizes, prefix: str, floor: Floor)
 
         def binding_writer(index: int) -> Callable[[int], int]:
             session_state: dict[Any, Any] = {}
-            session = PersistentSession(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
+            session = StateSync(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
             session.open(name)
 
             def op(round_: int) -> int:
                 session_state[keys[index]] = changed_value(round_ * 2 + index)
                 start = time.perf_counter_ns()
-                session.begin_run()
-                session.end_run()
+                session.end_run(session.begin_run())
                 return time.perf_counter_ns() - start
 
             return op

@@ -103,3 +103,9 @@ class StorageUnavailableError(PersistenceError):
 
 class UnsupportedFormatError(PersistenceError):
     """An export file was written by a newer release than this one can read."""
+
+
+class LoginRequiredError(PersistenceError):
+    """``process_scope = "per_user"`` and nobody is signed in: no process may be read."""
+
+    code = "login_required"

@@ -9,17 +9,8 @@ from datetime import datetime
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from persistence.binding import (
-    LoginRequiredError,
-    PersistentSession,
-    get_session,
-    open_process,
-    persistent_run,
-    signed_in_owner,
-    storage_for,
-)
-from persistence.errors import PersistenceError
-from persistence.names import validate_process_name
+from persistence.binding import PersistentSession, get_session, persistent_run, signed_in_owner
+from persistence.errors import LoginRequiredError, PersistenceError
 from persistence.settings import get_settings
 from persistence.ui.strings import describe, t
 
@@ -49,45 +40,33 @@ def _on_select(session: PersistentSession) -> None:
     if not name or name == session.process:
         return
     try:
-        open_process(session, name)
+        session.open(name)
     except PersistenceError as error:
         report_error(error)
         st.session_state[SELECTOR_KEY] = session.process
 
 
 def _on_rename(session: PersistentSession) -> None:
-    old, new = session.process, str(st.session_state.get(RENAME_KEY, "")).strip()
-    if old is None:
-        return
-    store, catalog = storage_for(session.owner)
     try:
-        store.rename_process(old, validate_process_name(new))
-        open_process(session, new)
+        session.rename(str(st.session_state.get(RENAME_KEY, "")))
     except PersistenceError as error:
         report_error(error)
         return
-    catalog.invalidate()
     st.session_state[RENAME_KEY] = ""
-    st.session_state[SELECTOR_KEY] = new
-    st.toast(t("toast.renamed", name=new))
+    st.session_state[SELECTOR_KEY] = session.process
+    st.toast(t("toast.renamed", name=session.process))
 
 
 def _on_delete(session: PersistentSession) -> None:
-    name = session.process
     st.session_state[_CONFIRM_DELETE] = False
-    if name is None:
-        return
-    store, catalog = storage_for(session.owner)
     try:
-        store.delete_process(name)
+        name = session.delete()
     except PersistenceError as error:
         report_error(error)
         return
-    catalog.invalidate()
-    session.close()
-    st.session_state[SELECTOR_KEY] = None
-    st.query_params.pop("process", None)
-    st.toast(t("toast.deleted", name=name))
+    if name is not None:
+        st.session_state[SELECTOR_KEY] = None
+        st.toast(t("toast.deleted", name=name))
 
 
 def _status_line(session: PersistentSession) -> None:
@@ -147,12 +126,11 @@ def _require_storage() -> None:
 
 def process_sidebar(session: PersistentSession) -> DeltaGenerator:
     """Draw the sidebar; return the slot where the save status goes."""
-    _, catalog = storage_for(session.owner)
     with st.sidebar:
         st.header(t("sidebar.title"))
         show_error()
         try:
-            processes = catalog.processes()
+            processes = session.processes()
         except PersistenceError as error:
             st.warning(t("status.unavailable", detail=error))
             processes = []

@@ -1,0 +1,420 @@
+"""The sync engine: keeps the prefixed keys of a session-state mapping in step with one
+process in storage. It imports no Streamlit, so it runs (and is tested) on a plain dict.
+
+Per script run:
+
+* ``begin_run`` (top of the run, before any widget): one cheap revision check; when another
+  session wrote meanwhile, merge its keys in (what this session changed since the last save
+  wins, being the later write); make sure every value the engine put into the state reaches
+  the browser (see below); put back keys that Streamlit dropped with an unrendered widget.
+* ``end_run`` (after the page ran, also when it ended by ``st.rerun``/``st.stop``): compare
+  the prefixed keys with the last saved copy by content and write only the keys that
+  changed. An unchanged rerun writes nothing.
+
+A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
+not render); ``forget`` deletes a key on purpose.
+
+**What the browser shows.** Streamlit sends a value put into session state to the browser only
+with the run that put it there. When that run is never drawn (the user clicked before it
+arrived), the browser mounts the widget at its default and later sends that default back as
+if the user had typed it; when the widget was already on screen, it keeps showing, and sends
+back, what it showed before. So every value the engine puts into the state is a *delivery*
+that stays pending until the browser reports that value (or an edit of its own) for the
+widget. Until then the engine puts the value in again at the top of every run, and a report of
+what the browser showed before is never taken for an edit. A ``BrowserView`` tells the engine
+what the browser reported in this run; without one (a plain dict) the engine cannot tell, and
+trusts what it reads.
+
+**Runs that overlap.** Streamlit starts a new run as soon as the user interacts, while the
+superseded run is still unwinding in another thread (its ``finally`` runs later). One lock
+serialises the engine's work, and ``end_run`` of a superseded run does nothing: the newer
+run saves whatever it would have.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from persistence import codec
+from persistence.errors import (
+    CorruptProcessError,
+    PersistenceError,
+    ProcessNotFoundError,
+    ProcessTooLargeError,
+    StorageUnavailableError,
+    UnstorableValueError,
+)
+from persistence.models import Revision, State
+from persistence.storage import StorageInterface, utc_now
+
+_MISSING: Any = object()
+
+NO_WIDGET: Final[Any] = object()
+"""``BrowserView.widget_default`` for a key that has no widget whose value can be set."""
+
+
+UNREAD: Final[Any] = object()
+"""A reported value this server cannot read yet (a tab that reconnected to a new server)."""
+
+
+class BrowserView(Protocol):
+    """What the browser sent with the request that started this run."""
+
+    def reported(self, prefix: str) -> Mapping[str, Any] | None:
+        """The values the browser sent with this run's request for widgets whose key starts
+        with ``prefix`` (``UNREAD`` where it cannot be read yet); ``None`` when unknown."""
+
+    def widget_default(self, key: str) -> Any:
+        """The default of the settable widget bound to ``key``, or ``NO_WIDGET``."""
+
+
+class NoBrowser:
+    """A state that no browser draws (a plain dict): nothing is known, nothing is re-sent."""
+
+    def reported(self, prefix: str) -> Mapping[str, Any] | None:
+        return None
+
+    def widget_default(self, key: str) -> Any:
+        return NO_WIDGET
+
+
+def _same(left: Any, right: Any) -> bool:
+    return left is right or (type(left) is type(right) and left == right)
+
+
+@dataclass
+class SaveStatus:
+    """What the sidebar tells the user about the active process."""
+
+    saved_at: datetime | None = None
+    unavailable: StorageUnavailableError | None = None
+    error: PersistenceError | None = None
+    gone: bool = False
+    unstorable: dict[str, UnstorableValueError] = field(default_factory=dict)
+
+
+@dataclass
+class _Delivery:
+    """A value the engine put into the state, and what the browser may show until it arrives."""
+
+    value: Any
+    stale: list[Any]
+
+    def is_stale(self, shown: Any) -> bool:
+        return any(_same(shown, old) for old in self.stale)
+
+
+class StateSync:
+    """The persisted part of one session's state, kept in step with one process."""
+
+    def __init__(
+        self,
+        store: StorageInterface,
+        state: MutableMapping[Any, Any],
+        *,
+        prefix: str,
+        max_bytes: int,
+        browser: BrowserView | None = None,
+        refused: tuple[type[Exception], ...] = (),
+    ) -> None:
+        self.store = store
+        self.state = state
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.process: str | None = None
+        self.status = SaveStatus()
+        self._browser = browser or NoBrowser()
+        self._refused = refused  # what assigning a widget's key raises when it cannot be set
+        self.lock = (
+            threading.RLock()
+        )  # held by every method; hold it to make several calls one step
+        self._run = 0
+        self._revision: Revision | None = None
+        self._unsaved = False
+        self._storage_down = False
+        self._synced: State = {}
+        self._sizes: dict[str, int] = {}
+        self._rejected: dict[str, Any] = {}
+        self._pending: dict[str, _Delivery] = {}
+
+    # -- choosing the process
+    def open(self, name: str) -> None:
+        """Make ``name`` the active process and put its saved keys into the state.
+
+        Raises ``ProcessNotFoundError``, ``CorruptProcessError`` or ``StorageUnavailableError``
+        and then leaves the current process as it was.
+        """
+        with self.lock:
+            snapshot = self.store.read_process(name)
+            if snapshot is None:
+                raise ProcessNotFoundError(name)
+            # Before its first run a session has shown nothing: a browser that reports
+            # widgets of this process is a tab that reconnected (a restarted server, another
+            # replica), and what it shows, perhaps just edited, is what the user sees.
+            on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
+            current = self._current()
+            self._switch_to(name, snapshot.revision, snapshot.updated_at, snapshot.state, current)
+            for key, value in snapshot.state.items():
+                self._accept(key, value)
+                if key not in on_screen:
+                    self._put(key, value, current)
+
+    def close(self) -> None:
+        """Leave the active process (after it was deleted, say)."""
+        with self.lock:
+            self._switch_to(None, None, None, {}, self._current())
+
+    def forget(self, key: str) -> None:
+        """Delete ``key`` from the state and from the active process."""
+        with self.lock:
+            self.state.pop(key, None)
+            self._pending.pop(key, None)
+            if self.process is not None and key in self._synced:
+                self._adopt(self.store.update_process(self.process, {}, removed=[key]))
+                del self._synced[key]
+                self._sizes.pop(key, None)
+
+    # -- once per run
+    def begin_run(self) -> int:
+        """Bring the state up to date before the page draws; return this run's number."""
+        with self.lock:
+            self._run += 1
+            reported = self._browser.reported(self.prefix)
+            self._settle_deliveries(reported)
+            if self.process is not None and not self.status.gone:
+                self._check_revision()
+            current = self._current()
+            if reported is not None:
+                self._resend_off_screen(current, reported)
+            self._restore_dropped_keys(current, reported or {})
+            return self._run
+
+    def end_run(self, run: int) -> None:
+        """Save what changed in run ``run``; nothing when a newer run has begun since."""
+        with self.lock:
+            if run != self._run or self.process is None or self.status.gone:
+                return
+            changed = self._changed_keys(self._current())
+            encoded = self._encode(changed)
+            self._unsaved = bool(encoded)
+            if not encoded or self._storage_down:
+                return
+            self._save(changed, encoded)
+
+    def persisted_state(self) -> State:
+        """The prefixed keys as they are in the state now."""
+        prefix = self.prefix
+        return {k: v for k, v in self.state.items() if isinstance(k, str) and k.startswith(prefix)}
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        """Whether the last ``end_run`` left changes unwritten (storage down, too large ...)."""
+        return self.process is not None and self._unsaved
+
+    # -- internals: the process
+    def _check_revision(self) -> None:
+        assert self.process is not None
+        try:
+            revision = self.store.process_revision(self.process)
+            self.status.unavailable = None
+            self._storage_down = False
+            if revision is None:
+                self.status.gone = True
+            elif revision != self._revision:
+                self._merge_remote()
+        except StorageUnavailableError as error:
+            self.status.unavailable = error
+            self._storage_down = True  # this run's save would only wait for the same timeout
+        except CorruptProcessError as error:
+            self.status.error = error
+            self.status.gone = True
+
+    def _save(self, changed: State, encoded: dict[str, str]) -> None:
+        assert self.process is not None
+        try:
+            self._check_size(encoded)
+            revision = self.store.update_process(self.process, {k: changed[k] for k in encoded})
+        except ProcessNotFoundError:
+            self.status.gone = True
+            return
+        except StorageUnavailableError as error:
+            self.status.unavailable = error
+            return
+        except ProcessTooLargeError as error:
+            self.status.error = error
+            return
+        self._adopt(revision)
+        for key in encoded:
+            self._accept(key, changed[key], len(encoded[key]))
+        self._unsaved = False
+        self.status.unavailable = self.status.error = None
+        self.status.saved_at = utc_now()
+
+    def _switch_to(
+        self,
+        process: str | None,
+        revision: Revision | None,
+        saved_at: datetime | None,
+        incoming: State,
+        current: Mapping[Any, Any],
+    ) -> None:
+        self._clear_keys_missing_from(incoming, current)
+        self.process = process
+        self.status = SaveStatus(saved_at=saved_at)
+        self._revision = revision
+        self._unsaved = self._storage_down = False
+        self._synced, self._sizes, self._rejected = {}, {}, {}
+
+    def _clear_keys_missing_from(self, incoming: State, current: Mapping[Any, Any]) -> None:
+        """Remove the previous process's keys that ``incoming`` does not set. A widget on
+        screen is reset to its default instead: removing its key would leave the browser
+        showing, and sending back, the previous process's value."""
+        for key in [k for k in current if self._is_persisted(k) and k not in incoming]:
+            default = self._browser.widget_default(key)
+            if default is NO_WIDGET:
+                self.state.pop(key, None)
+                self._pending.pop(key, None)
+            else:
+                self._put(key, default, current)
+
+    def _adopt(self, revision: Revision) -> None:
+        """Take the revision of our own write only when it directly follows the one we know:
+        otherwise another session wrote in between, and the next ``begin_run`` merges it."""
+        if self._revision is not None and revision == self._revision + 1:
+            self._revision = revision
+
+    def _merge_remote(self) -> None:
+        assert self.process is not None
+        snapshot = self.store.read_process(self.process)
+        if snapshot is None:
+            self.status.gone = True
+            return
+        current, synced = self._current(), self._synced
+        for key, remote in snapshot.state.items():
+            known = synced.get(key, _MISSING)
+            if _same(remote, known):
+                continue
+            local = current.get(key, _MISSING)
+            if local is _MISSING or _same(local, known):
+                self._put(key, remote, current)
+            self._accept(key, remote)
+        for key in [key for key in synced if key not in snapshot.state]:
+            if _same(current.get(key, _MISSING), synced[key]):
+                self.state.pop(key, None)
+                self._pending.pop(key, None)
+            del synced[key]
+            self._sizes.pop(key, None)
+        self._revision = snapshot.revision
+
+    # -- internals: the state and the browser
+    def _is_persisted(self, key: Any) -> bool:
+        return isinstance(key, str) and key.startswith(self.prefix)
+
+    def _current(self) -> Mapping[Any, Any]:
+        """The state as one plain dict: every ``SessionStateProxy`` lookup takes a lock and
+        resolves widget ids, so one ``to_dict`` beats fifty lookups on the hot path."""
+        to_dict = getattr(self.state, "to_dict", None)
+        return to_dict() if callable(to_dict) else self.state
+
+    def _assign(self, key: str, value: Any) -> bool:
+        """Put ``value`` into the state; ``False`` when the key's widget refuses it (buttons,
+        uploaders, data editors)."""
+        try:
+            self.state[key] = value
+        except self._refused:
+            return False
+        return True
+
+    def _put(self, key: str, value: Any, current: Mapping[Any, Any]) -> None:
+        """Put ``value`` into the state as a delivery the browser has yet to show."""
+        shown = current.get(key, _MISSING)
+        previous = self._pending.get(key)
+        stale = [] if previous is None else [*previous.stale, previous.value]
+        if shown is not _MISSING and not _same(shown, value):
+            stale.append(shown)
+        if self._assign(key, copy.deepcopy(value)):
+            self._pending[key] = _Delivery(copy.deepcopy(value), stale)
+
+    def _settle_deliveries(self, reported: Mapping[str, Any] | None) -> None:
+        """Compare what the browser sent with what the engine put into the state: a delivery
+        it shows (or the user edited) is done; one it still shows the old value for is put in
+        again. Without a browser view, the state itself is taken for what is shown."""
+        pending = self._pending
+        if not pending:
+            return
+        shown_values = self._current() if reported is None else reported
+        for key in list(pending):
+            shown = shown_values.get(key, _MISSING)
+            if shown is _MISSING or shown is UNREAD:
+                continue  # not on screen: sent again by _resend_off_screen
+            delivery = pending[key]
+            if delivery.is_stale(shown):
+                self._assign(key, copy.deepcopy(delivery.value))
+            else:
+                del pending[key]  # it shows ours, or the user's own edit of it
+
+    def _resend_off_screen(self, current: Mapping[Any, Any], reported: Mapping[str, Any]) -> None:
+        """A widget the browser did not report is not on its screen. Its value, put into the
+        state again now, reaches the browser with the widget whichever run draws it first."""
+        pending = self._pending
+        for key, value in current.items():
+            if key in reported or not self._is_persisted(key):
+                continue
+            default = self._browser.widget_default(key)
+            if default is NO_WIDGET:
+                pending.pop(key, None)  # no widget yet: Streamlit sends the value when one appears
+            elif not _same(value, default):
+                self._assign(key, value)
+
+    def _restore_dropped_keys(
+        self, current: Mapping[Any, Any], reported: Mapping[str, Any]
+    ) -> None:
+        """Put back what Streamlit dropped with an unrendered widget. A key the browser
+        reported is on its screen: its widget brings the browser's value back this run (a
+        tab reconnected to a new server reports values this server cannot read yet)."""
+        for key, value in self._synced.items():
+            if key not in current and key not in reported:
+                self._put(key, value, current)
+
+    def _accept(self, key: str, value: Any, size: int | None = None) -> None:
+        """Record ``value`` as what storage holds for ``key``."""
+        self._synced[key] = copy.deepcopy(value)
+        self._sizes[key] = size if size is not None else len(codec.encode(key, value))
+
+    def _changed_keys(self, current: Mapping[Any, Any]) -> State:
+        synced, rejected, pending = self._synced, self._rejected, self._pending
+        changed: State = {}
+        for key, value in current.items():
+            if (
+                self._is_persisted(key)
+                and not _same(value, synced.get(key, _MISSING))
+                and rejected.get(key, _MISSING) is not value
+                and not (key in pending and pending[key].is_stale(value))
+            ):
+                changed[key] = value
+        return changed
+
+    def _encode(self, changed: State) -> dict[str, str]:
+        encoded: dict[str, str] = {}
+        for key, value in changed.items():
+            try:
+                encoded[key] = codec.encode(key, value)
+            except UnstorableValueError as error:
+                self._rejected[key] = value
+                self.status.unstorable[key] = error
+            else:
+                self._rejected.pop(key, None)
+                self.status.unstorable.pop(key, None)
+        return encoded
+
+    def _check_size(self, encoded: dict[str, str]) -> None:
+        sizes = {**self._sizes, **{key: len(text) for key, text in encoded.items()}}
+        total = sum(sizes.values())
+        if total > self.max_bytes:
+            biggest = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:3]
+            raise ProcessTooLargeError(total, self.max_bytes, biggest)

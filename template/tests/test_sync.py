@@ -1,0 +1,378 @@
+"""The sync engine on a plain dict: what it saves, restores, merges and refuses."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+from streamlit.errors import StreamlitAPIException
+
+from persistence.errors import ProcessNotFoundError
+from persistence.storage import StorageInterface
+from persistence.sync import NO_WIDGET, UNREAD, StateSync
+from tests.conftest import FakeClock, StoreFactory
+
+PREFIX = "persist_"
+
+
+def session_on(store: StorageInterface, state: dict[str, Any] | None = None) -> StateSync:
+    return StateSync(store, {} if state is None else state, prefix=PREFIX, max_bytes=1 << 20)
+
+
+def rerun(session: StateSync, **changes: Any) -> None:
+    """One script run after the user changed ``changes`` in the browser."""
+    session.state.update(changes)
+    session.end_run(session.begin_run())
+
+
+@pytest.fixture
+def opened(store: StorageInterface) -> StateSync:
+    store.create_process("p")
+    session = session_on(store)
+    session.open("p")
+    return session
+
+
+def test_only_prefixed_keys_are_saved(opened: StateSync, store: StorageInterface) -> None:
+    rerun(opened, persist_owner="Aiko", show_details=True, other=1)
+    assert store.load_process("p") == {"persist_owner": "Aiko"}
+
+
+def test_an_unchanged_rerun_writes_nothing(opened: StateSync, store: StorageInterface) -> None:
+    rerun(opened, persist_owner="Aiko", persist_tags=["a"])
+    revision = store.process_revision("p")
+    for _ in range(3):
+        rerun(opened)
+    assert store.process_revision("p") == revision
+
+
+def test_an_in_place_change_is_detected(opened: StateSync, store: StorageInterface) -> None:
+    rerun(opened, persist_tags=["a"], persist_filters={"region": "east"})
+    opened.state["persist_tags"].append("b")
+    opened.state["persist_filters"]["region"] = "west"
+    rerun(opened)
+    assert store.load_process("p") == {
+        "persist_tags": ["a", "b"],
+        "persist_filters": {"region": "west"},
+    }
+
+
+def test_opening_restores_saved_keys_and_drops_the_previous_processes_keys(
+    store: StorageInterface,
+) -> None:
+    store.save_process("a", {"persist_owner": "A", "persist_due": date(2025, 1, 31)})
+    store.save_process("b", {"persist_notes": "B"})
+    session = session_on(store, {"unrelated": 1})
+    session.open("a")
+    assert session.state == {"unrelated": 1, "persist_owner": "A", "persist_due": date(2025, 1, 31)}
+    session.open("b")
+    assert session.state == {"unrelated": 1, "persist_notes": "B"}
+
+
+def test_a_key_dropped_with_its_widget_comes_back_and_is_not_deleted(
+    opened: StateSync, store: StorageInterface
+) -> None:
+    rerun(opened, persist_owner="Aiko")
+    run = opened.begin_run()
+    del opened.state["persist_owner"]  # Streamlit drops keys of widgets it did not render
+    opened.end_run(run)
+    assert store.load_process("p") == {"persist_owner": "Aiko"}
+    opened.begin_run()
+    assert opened.state["persist_owner"] == "Aiko"
+
+
+def test_forget_deletes_on_purpose(opened: StateSync, store: StorageInterface) -> None:
+    rerun(opened, persist_owner="Aiko", persist_notes="x")
+    opened.forget("persist_notes")
+    assert store.load_process("p") == {"persist_owner": "Aiko"}
+
+
+def test_a_value_that_cannot_be_stored_warns_and_the_rest_is_saved(
+    opened: StateSync, store: StorageInterface
+) -> None:
+    rerun(opened, persist_owner="Aiko")
+    rerun(opened, persist_frame=object(), persist_notes="kept")
+    assert "persist_frame" in opened.status.unstorable
+    assert "persist_frame" in str(opened.status.unstorable["persist_frame"])
+    assert store.load_process("p") == {"persist_owner": "Aiko", "persist_notes": "kept"}
+    revision = store.process_revision("p")
+    rerun(opened)  # the same bad value is not retried on every rerun
+    assert store.process_revision("p") == revision
+    rerun(opened, persist_frame="now storable")
+    assert opened.status.unstorable == {}
+    assert store.load_process("p") == {
+        "persist_owner": "Aiko",
+        "persist_notes": "kept",
+        "persist_frame": "now storable",
+    }
+
+
+class WidgetState(dict[str, Any]):
+    """Session state whose button keys refuse assignment, as Streamlit's does."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key.endswith("_button"):
+            raise StreamlitAPIException("st.button values cannot be set using st.session_state")
+        super().__setitem__(key, value)
+
+
+def test_widgets_that_cannot_be_set_are_skipped_on_restore(store: StorageInterface) -> None:
+    store.save_process("p", {"persist_go_button": True, "persist_owner": "Aiko"})
+    session = StateSync(
+        store, WidgetState(), prefix=PREFIX, max_bytes=1 << 20, refused=(StreamlitAPIException,)
+    )
+    session.open("p")
+    assert dict(session.state) == {"persist_owner": "Aiko"}
+
+
+def test_an_oversize_write_is_refused_and_the_stored_state_stays(
+    store: StorageInterface,
+) -> None:
+    store.create_process("p")
+    session = StateSync(store, {}, prefix=PREFIX, max_bytes=1000)
+    session.open("p")
+    rerun(session, persist_small="ok")
+    rerun(session, persist_big="x" * 2000)
+    assert session.status.error is not None
+    assert "persist_big" in str(session.status.error)
+    assert store.load_process("p") == {"persist_small": "ok"}
+
+
+def test_two_sessions_editing_different_keys_keep_both(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    store = make_store(clock)
+    store.create_process("p")
+    one, two = session_on(store), session_on(make_store(clock))
+    one.open("p")
+    two.open("p")
+    rerun(one, persist_a="one")
+    rerun(two, persist_b="two")
+    rerun(one)
+    assert store.load_process("p") == {"persist_a": "one", "persist_b": "two"}
+    assert one.state["persist_b"] == "two"
+
+
+def test_the_later_write_to_one_key_wins_and_the_stale_copy_is_not_written_back(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    store = make_store(clock)
+    store.save_process("p", {"persist_owner": "start"})
+    one, two = session_on(store), session_on(make_store(clock))
+    one.open("p")
+    two.open("p")
+    rerun(one, persist_owner="one")
+    rerun(two, persist_owner="two")  # later write wins
+    rerun(one)  # one only reruns: it shows the newer value, writes nothing
+    assert one.state["persist_owner"] == "two"
+    assert store.load_process("p") == {"persist_owner": "two"}
+
+
+def test_a_process_deleted_elsewhere_is_not_brought_back(
+    opened: StateSync, store: StorageInterface
+) -> None:
+    rerun(opened, persist_owner="Aiko")
+    store.delete_process("p")
+    rerun(opened, persist_owner="changed")
+    assert opened.status.gone
+    assert not store.process_exists("p")
+
+
+def test_opening_a_missing_process_raises_and_keeps_the_current_one(
+    opened: StateSync,
+) -> None:
+    rerun(opened, persist_owner="Aiko")
+    with pytest.raises(ProcessNotFoundError):
+        opened.open("missing")
+    assert opened.process == "p"
+    assert opened.state["persist_owner"] == "Aiko"
+
+
+# -- what the browser shows ------------------------------------------------------------------
+
+
+class FakeBrowser:
+    """A browser as the engine sees it: which widget keys it reported in this run, and the
+    defaults of the widgets it has seen."""
+
+    def __init__(self, **defaults: Any) -> None:
+        self.shown: dict[str, Any] = {}
+        self.defaults = defaults
+
+    def reported(self, prefix: str) -> dict[str, Any] | None:
+        return self.shown
+
+    def widget_default(self, key: str) -> Any:
+        return self.defaults.get(key, NO_WIDGET)
+
+
+class CountingState(dict[str, Any]):
+    """Session state that counts how often each key was assigned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.assigned: Counter[str] = Counter()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.assigned[key] += 1
+        super().__setitem__(key, value)
+
+
+def browser_session(
+    store: StorageInterface, browser: FakeBrowser
+) -> tuple[StateSync, CountingState]:
+    state = CountingState()
+    sync = StateSync(store, state, prefix=PREFIX, max_bytes=1 << 20, browser=browser)
+    return sync, state
+
+
+def browser_run(sync: StateSync, browser: FakeBrowser, **shown: Any) -> None:
+    """One run started by the browser, which sent ``shown`` as its widgets' values."""
+    browser.shown = shown
+    sync.state.update(shown)
+    sync.end_run(sync.begin_run())
+
+
+def test_a_value_put_into_the_state_is_sent_again_until_the_browser_shows_it(
+    store: StorageInterface,
+) -> None:
+    store.save_process("p", {"persist_owner": "Aiko"})
+    browser = FakeBrowser(persist_owner="")
+    sync, state = browser_session(store, browser)
+    sync.open("p")
+    browser_run(sync, browser)  # the run that opened it was never drawn: no owner on screen
+    browser_run(sync, browser)
+    assert state.assigned["persist_owner"] == 3  # the open, then once in each run
+    browser_run(sync, browser, persist_owner="Aiko")  # drawn at last
+    browser_run(sync, browser, persist_owner="Aiko")
+    assert state.assigned["persist_owner"] == 3
+    assert store.load_process("p") == {"persist_owner": "Aiko"}
+
+
+def test_what_the_browser_showed_before_a_switch_is_not_taken_for_an_edit(
+    store: StorageInterface,
+) -> None:
+    store.save_process("a", {"persist_owner": "A", "persist_done": True})
+    store.save_process("b", {"persist_owner": "B"})
+    browser = FakeBrowser(persist_owner="", persist_done=False)
+    sync, state = browser_session(store, browser)
+    sync.open("a")
+    browser_run(sync, browser, persist_owner="A", persist_done=True)
+    sync.open("b")  # the switch's run never reaches the screen, which still shows A
+    browser_run(sync, browser, persist_owner="A", persist_done=True)
+    assert state["persist_owner"] == "B"
+    assert state["persist_done"] is False  # b has no such key: its widget goes to its default
+    browser_run(sync, browser, persist_owner="B", persist_done=False)
+    assert store.load_process("b") == {"persist_owner": "B", "persist_done": False}
+    assert store.load_process("a") == {"persist_owner": "A", "persist_done": True}
+
+
+def test_the_users_own_edit_wins_even_before_the_browser_confirmed_the_switch(
+    store: StorageInterface,
+) -> None:
+    store.save_process("a", {"persist_owner": "A"})
+    store.save_process("b", {"persist_owner": "B"})
+    browser = FakeBrowser(persist_owner="")
+    sync, state = browser_session(store, browser)
+    sync.open("a")
+    browser_run(sync, browser, persist_owner="A")
+    sync.open("b")
+    browser_run(sync, browser, persist_owner="typed")
+    assert state["persist_owner"] == "typed"
+    assert store.load_process("b") == {"persist_owner": "typed"}
+
+
+def test_a_merged_value_is_delivered_like_an_opened_one(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    store = make_store(clock)
+    store.save_process("p", {"persist_owner": "start"})
+    browser = FakeBrowser(persist_owner="")
+    mine, state = browser_session(store, browser)
+    mine.open("p")
+    browser_run(mine, browser, persist_owner="start")
+    other = session_on(make_store(clock))
+    other.open("p")
+    rerun(other, persist_owner="colleague")
+    browser_run(mine, browser, persist_owner="start")  # merged; not drawn yet
+    browser_run(mine, browser, persist_owner="start")  # still the old value on screen
+    assert state["persist_owner"] == "colleague"
+    assert store.load_process("p") == {"persist_owner": "colleague"}
+
+
+def test_a_reconnecting_tab_keeps_what_it_shows_and_its_edit_is_saved(
+    store: StorageInterface,
+) -> None:
+    """A tab that outlived its server: the new server's first run is the user's edit."""
+    store.save_process("p", {"persist_owner": "Aiko", "persist_notes": "kept"})
+    browser = FakeBrowser()
+    sync, state = browser_session(store, browser)
+    browser.shown = {"persist_owner": UNREAD, "persist_notes": UNREAD}
+    sync.open("p")  # from the tab's ?process= link
+    state.update(persist_owner="edited", persist_notes="kept")  # the widgets register
+    sync.end_run(sync.begin_run())
+    assert state.assigned["persist_owner"] == 0  # the open left the screen alone
+    assert store.load_process("p") == {"persist_owner": "edited", "persist_notes": "kept"}
+
+
+def test_a_superseded_runs_end_does_nothing_and_the_newer_run_saves(
+    opened: StateSync, store: StorageInterface
+) -> None:
+    rerun(opened, persist_owner="Aiko")
+    revision = store.process_revision("p")
+    old = opened.begin_run()
+    opened.state["persist_owner"] = "Ken"
+    new = opened.begin_run()  # the user clicked: Streamlit started a newer run
+    opened.end_run(old)  # the abandoned run's finally, late
+    assert store.process_revision("p") == revision
+    opened.end_run(new)
+    assert store.load_process("p") == {"persist_owner": "Ken"}
+
+
+class GatedStore:
+    """A store whose writes wait for a signal, recording when each call starts and ends."""
+
+    def __init__(self, store: StorageInterface) -> None:
+        self._store = store
+        self.release = threading.Event()
+        self.writing = threading.Event()
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def update_process(self, name: str, changed: Any, removed: Any = ()) -> int:
+        self.calls.append("write starts")
+        self.writing.set()
+        self.release.wait(10)
+        revision = self._store.update_process(name, changed, removed)
+        self.calls.append("write ends")
+        return revision
+
+    def process_revision(self, name: str) -> int | None:
+        self.calls.append("check")
+        return self._store.process_revision(name)
+
+
+def test_a_newer_run_waits_for_a_superseded_runs_save(store: StorageInterface) -> None:
+    store.create_process("p")
+    gated = GatedStore(store)
+    sync = StateSync(gated, {}, prefix=PREFIX, max_bytes=1 << 20)  # type: ignore[arg-type]
+    sync.open("p")
+    run = sync.begin_run()
+    sync.state["persist_owner"] = "Aiko"
+    saving = threading.Thread(target=sync.end_run, args=(run,))
+    saving.start()
+    assert gated.writing.wait(10)
+    newer = threading.Thread(target=sync.begin_run)
+    newer.start()
+    newer.join(0.2)
+    assert newer.is_alive()  # blocked: the two runs never work on the sync state at once
+    gated.release.set()
+    saving.join(10)
+    newer.join(10)
+    assert gated.calls[-3:] == ["write starts", "write ends", "check"]
+    assert store.load_process("p") == {"persist_owner": "Aiko"}
