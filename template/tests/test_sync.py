@@ -360,7 +360,7 @@ class GatedStore:
 def test_a_newer_run_waits_for_a_superseded_runs_save(store: StorageInterface) -> None:
     store.create_process("p")
     gated = GatedStore(store)
-    sync = StateSync(gated, {}, prefix=PREFIX, max_bytes=1 << 20)  # type: ignore[arg-type]
+    sync = StateSync(gated, {}, prefix=PREFIX, max_bytes=1 << 20)
     sync.open("p")
     run = sync.begin_run()
     sync.state["persist_owner"] = "Aiko"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from persistence.settings import get_settings
-from persistence.ui import persistent_app, t
+from persistence import get_settings, persistent_app
+from persistence.ui import t
 
 PAGES = Path(__file__).parent / "app_pages"
 

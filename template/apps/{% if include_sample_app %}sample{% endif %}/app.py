@@ -6,9 +6,8 @@ No page code mentions storage: keys that start with the prefix are saved by
 
 import streamlit as st
 
-from persistence.binding import persisted
-from persistence.settings import get_settings
-from persistence.ui import persistent_app, t
+from persistence import get_settings, persistent_app, persisted
+from persistence.ui import t
 
 st.set_page_config(page_title=get_settings().app_title)
 

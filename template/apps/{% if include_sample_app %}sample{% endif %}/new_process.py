@@ -1,3 +1,3 @@
-from persistence.ui import new_process_form
+from persistence import new_process_form
 
 new_process_form()

@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from persistence.binding import get_session, persisted
+from persistence import get_session, persisted
 from persistence.ui import t
 
 REGIONS = ["east", "west", "north", "south"]

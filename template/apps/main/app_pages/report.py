@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from persistence.binding import PersistentSession, get_session, persisted
+from persistence import PersistentSession, get_session, persisted
 from persistence.ui import t
 
 TAGS = ["weekly", "monthly", "urgent", "internal"]

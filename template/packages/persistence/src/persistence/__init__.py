@@ -1,14 +1,58 @@
 """Automatic persistence of Streamlit session state, organised in named processes.
 
+This module is the front door: app code imports what it uses from here.
+
 Layers, each depending only on the ones before it:
 
 * ``persistence.storage``: the ``StorageInterface`` contract and one module per backend;
-* ``persistence.binding``: keeps prefixed ``st.session_state`` keys in step with storage;
+* ``persistence.sync``: the sync engine, which keeps the prefixed keys of a state mapping in
+  step with one process (no Streamlit);
+* ``persistence.binding``: the Streamlit wiring, one ``PersistentSession`` per browser session;
 * ``persistence.ui``: the process sidebar and forms the apps are built from.
+
+The Streamlit layers are imported on first use, so the ``persist`` command and the storage
+layer start without importing Streamlit.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from persistence.errors import PersistenceError
 from persistence.models import ProcessInfo, ProcessSnapshot
+from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
 
-__all__ = ["PersistenceError", "ProcessInfo", "ProcessSnapshot", "StorageInterface", "open_storage"]
+if TYPE_CHECKING:
+    from persistence.binding import PersistentSession, get_session, persisted
+    from persistence.ui import new_process_form, persistent_app
+
+__all__ = [
+    "PersistenceError",
+    "PersistentSession",
+    "ProcessInfo",
+    "ProcessSnapshot",
+    "StorageInterface",
+    "get_session",
+    "get_settings",
+    "new_process_form",
+    "open_storage",
+    "persisted",
+    "persistent_app",
+]
+
+_STREAMLIT_LAYERS = {
+    "PersistentSession": "persistence.binding",
+    "get_session": "persistence.binding",
+    "persisted": "persistence.binding",
+    "new_process_form": "persistence.ui",
+    "persistent_app": "persistence.ui",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _STREAMLIT_LAYERS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'persistence' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
