@@ -6,7 +6,7 @@ No page code mentions storage: keys that start with the prefix are saved by
 
 import streamlit as st
 
-from persistence import get_settings, persistent_app, persisted
+from persistence import get_settings, persisted, persistent_app
 from persistence.ui import t
 
 st.set_page_config(page_title=get_settings().app_title)
