@@ -157,9 +157,6 @@ class StateSync:
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
             on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
-            import sys
-
-            print("OPEN", name, self._run, on_screen, file=sys.stderr, flush=True)
             current = self._current()
             self._switch_to(name, snapshot.revision, snapshot.updated_at, snapshot.state, current)
             for key, value in snapshot.state.items():
@@ -188,18 +185,6 @@ class StateSync:
         with self.lock:
             self._run += 1
             reported = self._browser.reported(self.prefix)
-            import sys
-            import time
-
-            print(
-                "BEGIN",
-                time.strftime("%H:%M:%S"),
-                self._run,
-                self.process,
-                reported,
-                file=sys.stderr,
-                flush=True,
-            )
             self._settle_deliveries(reported)
             if self.process is not None and not self.status.gone:
                 self._check_revision()
