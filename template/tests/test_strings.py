@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import pytest
 
 from persistence.errors import (
+    MESSAGES,
     CorruptProcessError,
     InvalidProcessNameError,
     PersistenceError,
@@ -56,14 +58,14 @@ def test_option_labels_exist_for_every_option(language: str) -> None:
             assert t(f"{prefix}.{option}", language)
 
 
+def placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
 def test_placeholders_match_across_languages() -> None:
-    fields = re.compile(r"\{(\w+)\}")
     for key, english in STRINGS["en"].items():
         for language, strings in STRINGS.items():
-            assert set(fields.findall(strings[key])) == set(fields.findall(english)), (
-                language,
-                key,
-            )
+            assert placeholders(strings[key]) == placeholders(english), (language, key)
 
 
 def _errors() -> list[PersistenceError]:
@@ -90,3 +92,14 @@ def test_every_error_a_user_can_meet_is_translated(language: str, error: Persist
     text = describe(error, language)
     assert f"error.{error.code}" in STRINGS[language]
     assert "{" not in text and text.strip()
+
+
+@pytest.mark.parametrize("error", _errors(), ids=lambda error: error.code)
+def test_each_error_sentence_has_one_source(error: PersistenceError) -> None:
+    """The log and command-line text is the UI's English: both come from MESSAGES."""
+    assert STRINGS["en"][f"error.{error.code}"] is MESSAGES[error.code]
+    assert describe(error, "en") == str(error)
+
+
+def test_every_error_sentence_is_used() -> None:
+    assert {error.code for error in _errors()} == set(MESSAGES)

@@ -1,13 +1,14 @@
 """Every UI string of the apps, in every language: the one place to edit wording.
 
-``t("key", name=...)`` looks a string up in the configured ``ui_language``.
+``t("key", name=...)`` looks a string up in the configured ``ui_language``. The English
+error sentences are ``persistence.errors.MESSAGES``: only their translations are here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from persistence.errors import PersistenceError
+from persistence.errors import MESSAGES, PersistenceError
 from persistence.settings import get_settings
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -38,23 +39,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "toast.created": "Created {name}",
         "toast.renamed": "Renamed to {name}",
         "toast.deleted": "Deleted {name}",
-        # errors, by PersistenceError.code
-        "error.name.not_text": "A process name must be text, not {type}.",
-        "error.name.empty": "A process name must not be empty.",
-        "error.name.too_long": "A process name can have at most {limit} characters "
-        "(this one has {length}).",
-        "error.name.control": "A process name must not contain control characters "
-        "(found U+{codepoint}).",
-        "error.exists": "A process named {name} already exists.",
-        "error.not_found": "The process {name} does not exist (it was deleted or it expired).",
-        "error.unstorable": "{key} cannot be saved: {reason}",
-        "error.too_large": "The process would take {size} bytes, over the limit of {limit} "
-        "bytes. Biggest keys: {keys}. Nothing was saved.",
-        "error.corrupt": "The process {name} is corrupt and cannot be opened ({detail}). "
-        "The stored data was left as it is.",
-        "error.corrupt_copied": "The process {name} is corrupt and cannot be opened "
-        "({detail}). A copy of the bad data was kept at {copy}.",
-        "error.unavailable": "Storage unavailable: {detail}",
+        # errors, by PersistenceError.code: the English sentences are errors.MESSAGES
+        **{f"error.{code}": sentence for code, sentence in MESSAGES.items()},
         "login.intro": "Sign in to see your own processes. Nobody else can see or change them.",
         "login.button": "Log in",
         # pages
@@ -195,9 +181,9 @@ def t(key: str, language: str | None = None, **values: Any) -> str:
 
 def describe(error: PersistenceError, language: str | None = None) -> str:
     """``error`` in the user's language: its ``code`` picks the sentence, ``params`` fill it.
-    An error without a translated sentence (configuration, say) shows its English text."""
-    strings = STRINGS[language or get_settings().ui_language]
-    template = strings.get(f"error.{error.code}")
-    if template is None:
+    In English this is ``str(error)``. An error without a sentence (configuration, say)
+    shows its own English message."""
+    sentence = STRINGS[language or get_settings().ui_language].get(f"error.{error.code}")
+    if sentence is None:
         return str(error)
-    return template.format(**{key: str(value) for key, value in error.params.items()})
+    return sentence.format(**error.params)
