@@ -32,7 +32,7 @@ from playwright.sync_api import (
 
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface
-from persistence.ui import t
+from tests.app_driver import MAIN_STRINGS as t
 from tests.conftest import StoreFactory
 from tests.e2e.conftest import StreamlitServer
 
