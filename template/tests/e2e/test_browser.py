@@ -20,7 +20,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed (
 from playwright.sync_api import Browser, Page, expect
 
 from persistence.storage import StorageInterface
-from persistence.ui import t
+from tests.app_driver import MAIN_STRINGS as t
 from tests.e2e.conftest import StreamlitServer
 from tests.e2e.steps import (
     HIDE_TOASTS,
