@@ -376,3 +376,21 @@ def test_a_newer_run_waits_for_a_superseded_runs_save(store: StorageInterface) -
     newer.join(10)
     assert gated.calls[-3:] == ["write starts", "write ends", "check"]
     assert store.load_process("p") == {"persist_owner": "Aiko"}
+
+
+def test_a_watcher_learns_of_a_colleagues_save_with_one_revision_read(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    store = make_store(clock)
+    store.create_process("p")
+    mine, colleague = session_on(store), session_on(make_store(clock))
+    mine.open("p")
+    colleague.open("p")
+    rerun(mine, persist_owner="Aiko")
+    assert not mine.changed_elsewhere()  # its own save is not news
+    rerun(colleague, persist_notes="from a colleague")
+    assert mine.changed_elsewhere()
+    rerun(mine)  # the rerun the watcher asks for merges it
+    assert mine.state["persist_notes"] == "from a colleague"
+    assert mine.status.changed_elsewhere_at is not None
+    assert not mine.changed_elsewhere()

@@ -153,3 +153,94 @@ def store(make_store: StoreFactory) -> Iterator[StorageInterface]:
     opened = make_store()
     yield opened
     opened.close()
+
+
+NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "default.conf.template"
+NGINX_MAIN = """worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    include {root}/default.conf;
+}}
+"""
+
+
+def nginx_executable() -> str | None:
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
+    )
+
+
+class Proxy:
+    """Debian's nginx on 127.0.0.1, configured from the project's own
+    ``deploy/nginx/default.conf.template``, in front of ``replicas``."""
+
+    def __init__(self, executable: str, replicas: list[StreamlitServer], root: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.root = root
+        servers = " ".join(
+            f"server 127.0.0.1:{replica.port} max_fails=1 fail_timeout=5s;" for replica in replicas
+        )
+        config = NGINX_TEMPLATE.read_text(encoding="utf-8")
+        config = config.replace("${STREAMLIT_SERVERS}", servers)
+        config = config.replace("${NGINX_PORT}", f"127.0.0.1:{self.port}")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "default.conf").write_text(config, encoding="utf-8")
+        (root / "nginx.conf").write_text(NGINX_MAIN.format(root=root), encoding="utf-8")
+        self._command = [executable, "-p", str(root), "-c", str(root / "nginx.conf")]
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen([*self._command, "-g", "daemon off;"])
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _healthy(self.url):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                log = (self.root / "error.log").read_text(encoding="utf-8", errors="replace")
+                pytest.fail(f"nginx did not start on port {self.port}:\n{log}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def upstream_for(self, route: str) -> str:
+        """The replica (``127.0.0.1:<port>``) that a browser with this route cookie reaches."""
+        request = urllib.request.Request(
+            f"{self.url}/", headers={"Cookie": f"streamlit_route={route}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return str(response.headers.get("X-Upstream", ""))
+
+
+@pytest.fixture
+def replicas(make_store: StoreFactory, tmp_path: Path) -> Iterator[list[StreamlitServer]]:
+    """Two ``streamlit run`` servers on one store, as two replicas of a deployment."""
+    servers = [StreamlitServer(make_store, tmp_path / f"replica-{n}.log") for n in (1, 2)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def proxy(replicas: list[StreamlitServer], tmp_path: Path) -> Iterator[Proxy]:
+    executable = nginx_executable()
+    if executable is None:
+        pytest.skip("no nginx binary: install one (apt-get install nginx)")
+    started = Proxy(executable, replicas, tmp_path / "nginx")
+    started.start()
+    yield started
+    started.stop()

@@ -94,6 +94,10 @@ class PersistentSession:
         """The prefixed keys as they are in session state now."""
         return self.sync.persisted_state()
 
+    def changed_elsewhere(self) -> bool:
+        """Whether a colleague saved to the open process since this session last synced."""
+        return self.sync.changed_elsewhere()
+
     def processes(self) -> list[ProcessInfo]:
         """The processes this session may open, most recently updated first."""
         return self.catalog.processes()

@@ -40,6 +40,7 @@ class Settings:
     process_scope: str
     max_process_bytes: int
     app_title: str
+    live_update_seconds: int
 
     @property
     def retention(self) -> timedelta:
@@ -55,6 +56,7 @@ _ENV_NAMES = {
     "ui_language": "PERSIST_UI_LANGUAGE",
     "max_process_bytes": "PERSIST_MAX_PROCESS_BYTES",
     "process_scope": "PERSIST_PROCESS_SCOPE",
+    "live_update_seconds": "PERSIST_LIVE_UPDATE_SECONDS",
 }
 
 
@@ -105,6 +107,7 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         process_scope=scope,
         max_process_bytes=_as_int("max_process_bytes", merged["max_process_bytes"], 1, 2**40),
         app_title=str(merged["app_title"]),
+        live_update_seconds=_as_int("live_update_seconds", merged["live_update_seconds"], 0, 3600),
     )
 
 

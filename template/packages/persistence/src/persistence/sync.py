@@ -92,6 +92,7 @@ class SaveStatus:
     """What the sidebar tells the user about the active process."""
 
     saved_at: datetime | None = None
+    changed_elsewhere_at: datetime | None = None
     unavailable: StorageUnavailableError | None = None
     error: PersistenceError | None = None
     gone: bool = False
@@ -206,6 +207,17 @@ class StateSync:
                 return
             self._save(changed, encoded)
 
+    def changed_elsewhere(self) -> bool:
+        """Whether another session wrote to the open process since this one last synced:
+        one revision read, for a watcher that reruns the page only when this is true."""
+        with self.lock:
+            if self.process is None or self.status.gone:
+                return False
+            try:
+                return self.store.process_revision(self.process) != self._revision
+            except PersistenceError:
+                return False  # the next run shows why
+
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""
         prefix = self.prefix
@@ -303,6 +315,7 @@ class StateSync:
             if local is _MISSING or _same(local, known):
                 self._put(key, remote, current)
             self._accept(key, remote)
+        self.status.changed_elsewhere_at = snapshot.updated_at
         for key in [key for key in synced if key not in snapshot.state]:
             if _same(current.get(key, _MISSING), synced[key]):
                 self.state.pop(key, None)

@@ -81,6 +81,9 @@ def _status_line(session: PersistentSession) -> None:
         st.caption(t("status.unsaved"))
     elif status.saved_at is not None:
         st.caption(t("status.saved", time=status.saved_at.astimezone().strftime("%H:%M:%S")))
+    if status.changed_elsewhere_at is not None:
+        when = status.changed_elsewhere_at.astimezone().strftime("%H:%M:%S")
+        st.caption(t("status.changed_elsewhere", time=when))
     for error in status.unstorable.values():
         st.warning(t("status.unstorable", detail=describe(error)))
 
@@ -95,11 +98,27 @@ def persistent_app() -> Iterator[PersistentSession]:
     try:
         with persistent_run() as session:
             status_slot = process_sidebar(session)
+            _watch_for_changes(session)
             yield session
     finally:
         if status_slot is not None:
             with status_slot:
                 _status_line(session)
+
+
+def _watch_for_changes(session: PersistentSession) -> None:
+    """Every ``live_update_seconds``, one revision read; a full rerun only when a colleague
+    saved to the open process. The rerun merges their keys (a half-typed, uncommitted text
+    stays: only the keys that changed are put into the widgets)."""
+    seconds = get_settings().live_update_seconds
+    if seconds > 0 and session.process is not None:
+        with st.sidebar:
+            st.fragment(_rerun_when_changed_elsewhere, run_every=seconds)(session)
+
+
+def _rerun_when_changed_elsewhere(session: PersistentSession) -> None:
+    if session.changed_elsewhere():
+        st.rerun(scope="app")
 
 
 def _require_login() -> None:

@@ -29,6 +29,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.delete_no": "Cancel",
         "status.saved": "Saved at {time}",
         "status.unsaved": "Unsaved changes",
+        "status.changed_elsewhere": "Changed by someone else at {time}",
         "status.unavailable": "Storage unavailable: your changes are kept in this tab and "
         "saved when it is back. ({detail})",
         "status.gone": "This process was deleted or expired elsewhere; changes are no longer "
@@ -64,6 +65,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.delete_no": "キャンセル",
         "status.saved": "{time} に保存済み",
         "status.unsaved": "未保存の変更があります",
+        "status.changed_elsewhere": "{time} に他の人が変更しました",
         "status.unavailable": "ストレージに接続できません。変更はこのタブに保持され、"
         "復旧後に保存されます。（{detail}）",
         "status.gone": "このプロセスは他の場所で削除されたか期限切れです。変更は保存されません。"
