@@ -3,14 +3,21 @@ user's process, not even by typing its name into the URL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib.util
+from collections.abc import Iterator, Mapping
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from persistence.settings import get_settings
-from tests.app_driver import REPORT, create, key, start, visit
+from persistence.ui.login import PROVIDER_AUTH_KEYS, SHARED_AUTH_KEYS
+from persistence.ui.strings import t
+from tests.app_driver import MAIN_APP, REPORT, create, key, start, visit
 from tests.conftest import StoreFactory
+
+HAS_AUTHLIB = importlib.util.find_spec("authlib") is not None
+AUTH = {key: f"test-{key}" for key in (*SHARED_AUTH_KEYS, *PROVIDER_AUTH_KEYS)}
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
 
@@ -32,10 +39,46 @@ def alice_has_a_process(per_user: StoreFactory) -> StoreFactory:
     return per_user
 
 
-def test_an_anonymous_visitor_only_sees_a_login_button(per_user: StoreFactory) -> None:
-    at = start(user=None)
-    assert at.button(key="login")
+def anonymous_visit(auth: Mapping[str, object] | None) -> AppTest:
+    at = AppTest.from_file(MAIN_APP, default_timeout=60)
+    if auth is not None:
+        at.secrets["auth"] = auth
+    at.run()
+    assert not at.exception, at.exception
     assert not at.selectbox, "no process list before sign-in"
+    return at
+
+
+@pytest.mark.skipif(not HAS_AUTHLIB, reason="sign-in needs Authlib (per_user projects have it)")
+def test_an_anonymous_visitor_only_sees_a_login_button(per_user: StoreFactory) -> None:
+    assert anonymous_visit(AUTH).button(key="login")
+
+
+@pytest.mark.skipif(not HAS_AUTHLIB, reason="sign-in needs Authlib (per_user projects have it)")
+def test_without_sign_in_configured_the_page_says_what_to_add(per_user: StoreFactory) -> None:
+    at = anonymous_visit({"redirect_uri": AUTH["redirect_uri"]})
+    assert not at.button, "no login button that can only fail"
+    missing = "cookie_secret, client_id, client_secret, server_metadata_url"
+    assert [e.value for e in at.error] == [t("login.not_configured", missing=missing)]
+    assert "[auth]" in at.code[0].value
+
+
+def test_a_provider_table_counts_as_configured(per_user: StoreFactory) -> None:
+    from persistence.ui.login import missing_auth_settings
+
+    provider = {key: AUTH[key] for key in PROVIDER_AUTH_KEYS}
+    shared = {key: AUTH[key] for key in SHARED_AUTH_KEYS}
+    assert missing_auth_settings({**shared, "google": provider}) == []
+    assert missing_auth_settings(shared) == list(PROVIDER_AUTH_KEYS)
+
+
+@pytest.mark.skipif(HAS_AUTHLIB, reason="this project has Authlib")
+def test_a_shared_project_switched_to_per_user_says_it_needs_authlib(
+    per_user: StoreFactory,
+) -> None:
+    at = anonymous_visit(AUTH)
+    assert not at.button
+    assert [e.value for e in at.error] == [t("login.no_authlib")]
 
 
 def test_each_user_lists_only_their_own_processes(alice_has_a_process: StoreFactory) -> None:

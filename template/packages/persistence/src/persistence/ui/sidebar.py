@@ -9,9 +9,10 @@ from datetime import datetime
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from persistence.binding import PersistentSession, get_session, persistent_run, signed_in_owner
-from persistence.errors import LoginRequiredError, PersistenceError, StorageUnavailableError
+from persistence.binding import PersistentSession, get_session, persistent_run
+from persistence.errors import PersistenceError, StorageUnavailableError
 from persistence.settings import get_settings
+from persistence.ui.login import require_login
 from persistence.ui.strings import describe, t
 
 SELECTOR_KEY = "active_process"
@@ -92,7 +93,7 @@ def _status_line(session: PersistentSession) -> None:
 def persistent_app() -> Iterator[PersistentSession]:
     """Run one script run of a persistent app: restore, draw the sidebar, run the page,
     save, then show the save status (after the save, so it is never one run behind)."""
-    _require_login()
+    require_login()
     _require_storage()
     status_slot: DeltaGenerator | None = None
     try:
@@ -119,17 +120,6 @@ def _watch_for_changes(session: PersistentSession) -> None:
 def _rerun_when_changed_elsewhere(session: PersistentSession) -> None:
     if session.changed_elsewhere():
         st.rerun(scope="app")
-
-
-def _require_login() -> None:
-    """With per-user processes, stop at a login button until the user is known."""
-    try:
-        signed_in_owner()
-    except LoginRequiredError:
-        st.title(get_settings().app_title)
-        st.info(t("login.intro"))
-        st.button(t("login.button"), key="login", type="primary", on_click=st.login)
-        st.stop()
 
 
 def _require_storage() -> None:

@@ -42,6 +42,12 @@ STRINGS: dict[str, dict[str, str]] = {
         **{f"error.{code}": sentence for code, sentence in MESSAGES.items()},
         "login.intro": "Sign in to see your own processes. Nobody else can see or change them.",
         "login.button": "Log in",
+        "login.not_configured": "Sign-in is not configured yet. Add an [auth] table to "
+        ".streamlit/secrets.toml with these settings from your identity provider: {missing}. "
+        "For example:",
+        "login.no_authlib": "Per-user processes sign users in with st.login, which needs the "
+        "Authlib package. This project does not have it: add it, then restart the app.",
+        "login.failed": "Sign-in failed: {detail}",
         # the new-process form
         "new.title": "New process",
         "new.intro": "A process is a named workspace: everything you enter on the other pages "
@@ -92,6 +98,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "login.intro": "ログインすると自分のプロセスが表示されます。"
         "他のユーザーは閲覧も変更もできません。",
         "login.button": "ログイン",
+        "login.not_configured": "ログインがまだ設定されていません。.streamlit/secrets.toml に "
+        "[auth] テーブルを追加し、ID プロバイダーの次の設定を書いてください: {missing}。例:",
+        "login.no_authlib": "ユーザーごとのプロセスは st.login でログインします。st.login には "
+        "Authlib パッケージが必要ですが、このプロジェクトにはありません。"
+        "追加してからアプリを再起動してください。",
+        "login.failed": "ログインに失敗しました: {detail}",
         "new.title": "新規プロセス",
         "new.intro": "プロセスは名前付きの作業スペースです。"
         "他のページで入力した内容はここに保存され、再読み込み・新しいセッション・サーバー再起動の後も復元されます。",
