@@ -43,7 +43,8 @@ from urllib.parse import urlsplit
 from persistence import codec
 from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
 from persistence.settings import get_settings
-from persistence.storage import StorageInterface, open_storage, url_path
+from persistence.storage import StorageInterface, open_storage
+from persistence.storage.base import url_path
 from persistence.sync import StateSync
 
 BACKEND_OF_SCHEME = {
