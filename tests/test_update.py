@@ -89,8 +89,8 @@ def release_1_1_0(repo: Path) -> None:
     )
     replace_in(
         template / "packages/persistence/src/persistence/settings.py",
-        '"json": "json:///data/processes"',
-        '"json": "json:///data/json-processes"',
+        '"json": "processes"',
+        '"json": "json-processes"',
     )
     with (repo / "copier.yml").open("a", encoding="utf-8") as handle:
         handle.write(

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from persistence.models import Clock
-from persistence.settings import Settings, get_settings
+from persistence.settings import Settings, default_storage_url, get_settings
 from persistence.storage import StorageInterface, open_storage
+from persistence.storage.scoped import ScopedStorage
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = [
@@ -55,16 +56,30 @@ def clock() -> FakeClock:
 
 @dataclasses.dataclass
 class StoreFactory:
-    """Opens stores on one isolated location (folder, database file or Redis namespace)."""
+    """Opens stores on one isolated location (folder, database file or Redis namespace).
+
+    With an ``owner``, each store is that user's per-user view (``ScopedStorage``) of it.
+    """
 
     backend: str
     settings: Settings
+    owner: str | None = None
+    # Every backend store opened, closed when the test ends: a per-user view leaves its
+    # store open on close() (in an app, the store is shared by every user).
+    opened: list[StorageInterface] = dataclasses.field(default_factory=list)
 
     def __call__(self, clock: Clock | None = None, **changes: object) -> StorageInterface:
         settings = dataclasses.replace(self.settings, **changes)  # type: ignore[arg-type]
         if clock is None:
-            return open_storage(settings=settings)
-        return open_storage(settings=settings, clock=clock)
+            store = open_storage(settings=settings)
+        else:
+            store = open_storage(settings=settings, clock=clock)
+        self.opened.append(store)
+        return store if self.owner is None else ScopedStorage(store, self.owner)
+
+    def close_all(self) -> None:
+        for store in self.opened:
+            store.close()
 
     @property
     def url(self) -> str:
@@ -76,18 +91,18 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     backend: str = request.param
     namespace = f"test-{uuid.uuid4().hex[:12]}"
     drop_namespace: Callable[[str, str], None] | None = None
-    if backend == "json":
-        url = f"json:///{tmp_path}/processes"
-    elif backend == "sqlite":
-        url = f"sqlite:///{tmp_path}/state.db"
-    else:
+    if backend == "redis":
         url = request.getfixturevalue("redis_url")
         # Requested now: pytest deprecates asking for a fixture during teardown.
         drop_namespace = request.getfixturevalue("drop_redis_namespace")
+    else:
+        url = default_storage_url(backend, tmp_path)
     settings = dataclasses.replace(
         get_settings(), backend=backend, storage_url=url, namespace=namespace
     )
-    yield StoreFactory(backend, settings)
+    factory = StoreFactory(backend, settings)
+    yield factory
+    factory.close_all()
     if drop_namespace is not None:
         drop_namespace(url, namespace)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from persistence.errors import CorruptProcessError
 from persistence.storage import StorageInterface
+from persistence.storage.base import url_path
 from tests.app_driver import REPORT, key, start, visit
 from tests.conftest import StoreFactory
 
@@ -23,10 +23,9 @@ def corrupt(make_store: StoreFactory, name: str) -> None:
     module: Any = importlib.import_module(f"persistence.storage.{make_store.backend}_store")
     url = make_store.url
     if make_store.backend == "json":
-        root = Path(url.split("://", 1)[1][1:])
-        (root / f"{module.file_stem(name)}.json").write_text(BROKEN, encoding="utf-8")
+        (url_path(url) / f"{module.file_stem(name)}.json").write_text(BROKEN, encoding="utf-8")
     elif make_store.backend == "sqlite":
-        with sqlite3.connect(url.split("://", 1)[1][1:]) as db:
+        with sqlite3.connect(url_path(url)) as db:
             db.execute(
                 "UPDATE entries SET value = ? WHERE key = 'persist_a' AND process_id = "
                 "(SELECT id FROM processes WHERE name = ?)",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from persistence.errors import InvalidProcessNameError, UnstorableValueError
 from persistence.names import MAX_NAME_LENGTH, validate_process_name
 from persistence.storage import StorageInterface
+from persistence.storage.base import url_path
 from tests.conftest import StoreFactory
 
 SLOW_OK = settings(
@@ -108,12 +109,13 @@ def test_unstorable_values_get_the_documented_error(store: StorageInterface, val
 def test_hostile_names_never_touch_anything_outside_the_store(
     make_store: StoreFactory, tmp_path: Path
 ) -> None:
+    # The JSON folder, or the SQLite database (Redis keeps nothing in tmp_path).
+    store_path = url_path(make_store.url)
+
     def outside_the_store() -> set[Path]:
-        # state.db plus the -wal/-shm files SQLite keeps beside it are the store itself.
+        # The -wal/-shm files SQLite keeps beside its database are the store itself.
         return {
-            p
-            for p in files_outside(tmp_path, tmp_path / "processes")
-            if not p.name.startswith("state.db")
+            p for p in files_outside(tmp_path, store_path) if not p.name.startswith(store_path.name)
         }
 
     store = make_store()

@@ -3,6 +3,7 @@ user's process, not even by typing its name into the URL."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Iterator, Mapping
 
@@ -14,7 +15,7 @@ from persistence.settings import get_settings
 from persistence.ui.login import PROVIDER_AUTH_KEYS, SHARED_AUTH_KEYS
 from persistence.ui.strings import t
 from tests.app_driver import MAIN_APP, REPORT, create, key, start, visit
-from tests.conftest import StoreFactory
+from tests.conftest import FakeClock, StoreFactory
 
 HAS_AUTHLIB = importlib.util.find_spec("authlib") is not None
 AUTH = {key: f"test-{key}" for key in (*SHARED_AUTH_KEYS, *PROVIDER_AUTH_KEYS)}
@@ -104,3 +105,31 @@ def test_the_same_name_is_a_different_process_per_user(alice_has_a_process: Stor
     alice = start("Q1 report", user=ALICE)
     visit(alice, REPORT)
     assert alice.text_input(key=key("owner")).value == "alice's secret"
+
+
+# The storage contract also runs on per-user views (tests/test_storage_contract.py); what
+# follows is what only they promise.
+
+
+def test_per_user_views_of_one_store_never_meet(make_store: StoreFactory, clock: FakeClock) -> None:
+    alice = dataclasses.replace(make_store, owner=ALICE)(clock)
+    bob = dataclasses.replace(make_store, owner=BOB)(clock)
+    alice.save_process("same name", {"persist_owner": "alice"})
+    assert bob.load_process("same name") is None
+    assert not bob.process_exists("same name")
+    assert bob.list_processes() == []
+    assert not bob.delete_process("same name")
+    bob.save_process("same name", {"persist_owner": "bob"})
+    assert alice.load_process("same name") == {"persist_owner": "alice"}
+    assert [info.name for info in alice.list_processes()] == ["same name"]
+
+
+def test_a_per_user_view_leaves_purging_to_the_operator(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    view = dataclasses.replace(make_store, owner=ALICE)(clock)
+    view.create_process("old")
+    clock.advance(days=8)
+    assert view.purge_expired() == []  # one user never deletes everybody's expired processes
+    assert len(make_store(clock).purge_expired()) == 1  # `persist purge` sees the whole store
+    assert view.load_process("old") is None

@@ -22,11 +22,20 @@ from persistence.errors import ConfigurationError
 
 _DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
-DEFAULT_URLS = {
-    "json": "json:///data/processes",
-    "sqlite": "sqlite:///data/state.db",
-    "redis": "redis://localhost:6379/0",
-}
+# Where each backend keeps its data inside a folder. Redis keeps none: it is a server.
+_IN_FOLDER = {"json": "processes", "sqlite": "state.db"}
+_LOCAL_REDIS_URL = "redis://localhost:6379/0"
+
+
+def default_storage_url(backend: str, folder: str | Path = "data") -> str:
+    """The storage URL ``backend`` uses unless told otherwise: a folder of JSON files or a
+    SQLite database file inside ``folder`` (relative to the working directory, or
+    absolute), or the local Redis server. The app, the tests and the benchmark all use it."""
+    if backend == "redis":
+        return _LOCAL_REDIS_URL
+    if backend not in _IN_FOLDER:
+        raise ConfigurationError(f"Unknown backend {backend!r}; use json, sqlite or redis.")
+    return f"{backend}:///{folder}/{_IN_FOLDER[backend]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +108,7 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         raise ConfigurationError(f"process_scope must be 'shared' or 'per_user', got {scope!r}.")
     return Settings(
         backend=backend,
-        storage_url=str(merged.get("storage_url") or DEFAULT_URLS[backend]),
+        storage_url=str(merged.get("storage_url") or default_storage_url(backend)),
         retention_days=_as_int("retention_days", merged["retention_days"], 1, 365 * 100),
         key_prefix=str(merged["key_prefix"]),
         namespace=str(merged["namespace"]),

@@ -1,10 +1,13 @@
-"""Storage: one contract, one small module per backend, and ``open_storage`` to pick one."""
+"""Storage: one contract, one small module per backend, and ``open_storage`` to pick one.
+
+``contract.py`` is the public contract; ``base.py`` what every backend derives from its
+primitives; ``delegating.py`` the base of stores that wrap another (``scoped.py``).
+"""
 
 from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from persistence.errors import ConfigurationError
@@ -12,16 +15,17 @@ from persistence.models import Clock
 from persistence.settings import Settings, get_settings
 from persistence.storage.contract import StorageInterface
 
-__all__ = ["StorageInterface", "open_storage", "utc_now"]
+__all__ = ["StorageInterface", "backend_of", "open_storage", "utc_now"]
 
-# URL scheme -> (module, backend name). A project renders only its own backend's module.
-_SCHEMES = {
-    "json": ("persistence.storage.json_store", "json"),
-    "file": ("persistence.storage.json_store", "json"),
-    "sqlite": ("persistence.storage.sqlite_store", "sqlite"),
-    "redis": ("persistence.storage.redis_store", "redis"),
-    "rediss": ("persistence.storage.redis_store", "redis"),
-    "unix": ("persistence.storage.redis_store", "redis"),
+# URL scheme -> backend; backend ``b`` lives in ``persistence.storage.b_store``. A project
+# renders only its own backend's module.
+SCHEMES = {
+    "json": "json",
+    "file": "json",
+    "sqlite": "sqlite",
+    "redis": "redis",
+    "rediss": "redis",
+    "unix": "redis",
 }
 
 
@@ -29,14 +33,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def url_path(url: str) -> Path:
-    """The path of ``scheme:///relative`` or ``scheme:////absolute`` (SQLAlchemy's convention)."""
-    path = url.split("://", 1)[1] if "://" in url else url
-    if path.startswith("/"):
-        path = path[1:]
-    if not path:
-        raise ConfigurationError(f"The storage URL {url!r} names no path.")
-    return Path(path)
+def backend_of(url: str) -> str:
+    """The backend a storage URL names (a URL without a scheme is a JSON folder)."""
+    scheme = urlsplit(url).scheme.lower() if "://" in url else "json"
+    if scheme not in SCHEMES:
+        raise ConfigurationError(
+            f"Unknown storage URL scheme {scheme!r} in {url!r}; use one of: "
+            + ", ".join(sorted(SCHEMES))
+        )
+    return SCHEMES[scheme]
 
 
 def open_storage(
@@ -49,15 +54,9 @@ def open_storage(
     """Open the store that ``url`` names (default: the configured ``PERSIST_STORAGE_URL``)."""
     settings = settings or get_settings()
     url = url or settings.storage_url
-    scheme = urlsplit(url).scheme.lower() if "://" in url else "json"
-    if scheme not in _SCHEMES:
-        raise ConfigurationError(
-            f"Unknown storage URL scheme {scheme!r} in {url!r}; use one of: "
-            + ", ".join(sorted(_SCHEMES))
-        )
-    module_name, backend = _SCHEMES[scheme]
+    backend = backend_of(url)
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(f"persistence.storage.{backend}_store")
     except ModuleNotFoundError:
         raise ConfigurationError(
             f"This project was generated for the {settings.backend!r} backend and has no "

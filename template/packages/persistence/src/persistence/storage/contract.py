@@ -1,4 +1,5 @@
-"""The storage contract every backend implements (structurally: no base class to inherit).
+"""The storage contract every backend implements, structurally: a store needs no base class
+(this package's share ``base.py`` only to write the derived calls once).
 
 Names passed in are checked by ``validate_process_name``; states are free-form
 ``dict[str, Any]`` of values the codec can store. Every backend writes per key, so two

@@ -12,9 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 from persistence.errors import ProcessExistsError, ProcessNotFoundError
-from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
+from persistence.models import ProcessInfo, ProcessSnapshot, Revision
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.storage.contract import StorageInterface
+from persistence.storage.delegating import DelegatingStorage
 
 _TAG_LENGTH = 16
 MAX_SCOPED_NAME_LENGTH = MAX_NAME_LENGTH - _TAG_LENGTH - 1
@@ -24,22 +25,27 @@ def owner_tag(owner: str) -> str:
     return hashlib.sha256(owner.encode("utf-8")).hexdigest()[:_TAG_LENGTH]
 
 
-class ScopedStorage:
-    """``StorageInterface`` over ``store``, limited to the processes of ``owner``."""
+class ScopedStorage(DelegatingStorage):
+    """``StorageInterface`` over ``store``, limited to the processes of ``owner``.
+
+    Every call that takes a name is overridden to store it behind the owner's tag;
+    ``load_process`` and ``process_exists`` follow from ``read_process`` and
+    ``process_revision``.
+    """
 
     def __init__(self, store: StorageInterface, owner: str) -> None:
         if not owner:
             raise ValueError("a per-user store needs the signed-in user's identity")
-        self._store = store
+        super().__init__(store)
         self.owner = owner
         self._prefix = owner_tag(owner) + ":"
 
-    def _inner(self, name: str) -> str:
+    def _inner_name(self, name: str) -> str:
         validate_process_name(name)
         check_name_length(name, MAX_SCOPED_NAME_LENGTH)
         return self._prefix + name
 
-    def _outer(self, inner: str) -> str | None:
+    def _outer_name(self, inner: str) -> str | None:
         return inner[len(self._prefix) :] if inner.startswith(self._prefix) else None
 
     def _translate(self, error: Exception, name: str) -> Exception:
@@ -51,51 +57,45 @@ class ScopedStorage:
         return error
 
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
-        self._store.save_process(self._inner(name), data)
-
-    def load_process(self, name: str) -> State | None:
-        return self._store.load_process(self._inner(name))
+        self.inner.save_process(self._inner_name(name), data)
 
     def read_process(self, name: str) -> ProcessSnapshot | None:
-        snapshot = self._store.read_process(self._inner(name))
+        snapshot = self.inner.read_process(self._inner_name(name))
         return None if snapshot is None else replace(snapshot, name=name)
 
     def update_process(
         self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
     ) -> Revision:
         try:
-            return self._store.update_process(self._inner(name), changed, removed)
+            return self.inner.update_process(self._inner_name(name), changed, removed)
         except ProcessNotFoundError as error:
             raise self._translate(error, name) from None
 
     def process_revision(self, name: str) -> Revision | None:
-        return self._store.process_revision(self._inner(name))
+        return self.inner.process_revision(self._inner_name(name))
 
     def create_process(self, name: str) -> ProcessInfo:
         try:
-            info = self._store.create_process(self._inner(name))
+            info = self.inner.create_process(self._inner_name(name))
         except ProcessExistsError as error:
             raise self._translate(error, name) from None
         return replace(info, name=name)
 
     def rename_process(self, old: str, new: str) -> None:
         try:
-            self._store.rename_process(self._inner(old), self._inner(new))
+            self.inner.rename_process(self._inner_name(old), self._inner_name(new))
         except ProcessNotFoundError as error:
             raise self._translate(error, old) from None
         except ProcessExistsError as error:
             raise self._translate(error, new) from None
 
     def delete_process(self, name: str) -> bool:
-        return self._store.delete_process(self._inner(name))
-
-    def process_exists(self, name: str) -> bool:
-        return self._store.process_exists(self._inner(name))
+        return self.inner.delete_process(self._inner_name(name))
 
     def list_processes(self) -> list[ProcessInfo]:
         own = []
-        for info in self._store.list_processes():
-            outer = self._outer(info.name)
+        for info in self.inner.list_processes():
+            outer = self._outer_name(info.name)
             if outer is not None:
                 own.append(replace(info, name=outer))
         return own

@@ -1,0 +1,131 @@
+"""What every store derives from a few primitives, written once (as Django's ``SessionBase``).
+
+``StorageBase`` derives the reads that follow from others (``load_process`` from
+``read_process``, ``process_exists`` from ``process_revision``); the backends and the
+wrappers of ``persistence.storage.delegating`` extend it. ``BackendStore`` adds what a
+backend shares: the retention window, name checks and encoding around its two writes, so a
+backend module holds only what touches its medium. The public contract stays the
+structural ``StorageInterface``: these classes are a convenience, never a requirement.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from persistence import codec
+from persistence.errors import ConfigurationError, CorruptProcessError, ProcessNotFoundError
+from persistence.models import Clock, ProcessSnapshot, Revision, State
+from persistence.names import validate_process_name
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """Exact integer microseconds (a float timestamp would round some datetimes)."""
+    return (moment - _EPOCH) // _ONE_MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def url_path(url: str) -> Path:
+    """The path of ``scheme:///relative`` or ``scheme:////absolute`` (SQLAlchemy's convention)."""
+    path = url.split("://", 1)[1] if "://" in url else url
+    if path.startswith("/"):
+        path = path[1:]
+    if not path:
+        raise ConfigurationError(f"The storage URL {url!r} names no path.")
+    return Path(path)
+
+
+def decode_state(name: str, entries: Iterable[tuple[str | bytes, str | bytes]]) -> State:
+    """A state from ``(key, codec JSON text)`` pairs, as stores that keep a value per key
+    hold it (Redis hands back bytes); a value that cannot be read fails its process only."""
+    state: State = {}
+    for raw_key, text in entries:
+        try:
+            key = raw_key.decode("utf-8") if isinstance(raw_key, bytes) else raw_key
+            state[key] = codec.loads(text)
+        except (ValueError, TypeError) as error:
+            raise CorruptProcessError(
+                name, f"the value of {raw_key!r} cannot be read: {error}"
+            ) from None
+    return state
+
+
+class StorageBase(ABC):
+    """The two reads every implementation derives instead of writing them again."""
+
+    @abstractmethod
+    def read_process(self, name: str) -> ProcessSnapshot | None: ...
+
+    @abstractmethod
+    def process_revision(self, name: str) -> Revision | None: ...
+
+    def load_process(self, name: str) -> State | None:
+        snapshot = self.read_process(name)
+        return None if snapshot is None else snapshot.state
+
+    def process_exists(self, name: str) -> bool:
+        return self.process_revision(name) is not None
+
+
+class BackendStore(StorageBase):
+    """A backend: the retention window, and the two writes wrapped in what they share.
+
+    ``save_process`` and ``update_process`` check the name and encode every value before
+    the backend's ``_replace_state`` / ``_update_state`` write anything, so an unstorable
+    value writes nothing. Each of those is one atomic step in its backend (a locked file, a
+    transaction, a Lua script): a save is never an update plus a create.
+    """
+
+    def __init__(self, *, retention: timedelta, clock: Clock) -> None:
+        self.retention = retention
+        self._clock = clock
+
+    # -- what a backend implements besides the reads: its two writes ------------------------
+    @abstractmethod
+    def _replace_state(self, name: str, encoded: Mapping[str, Any]) -> None:
+        """Make ``encoded`` the whole state of ``name``, creating the process when it is
+        new or expired (revision 1), else counting one revision up."""
+
+    @abstractmethod
+    def _update_state(
+        self, name: str, encoded: Mapping[str, Any], removed: Collection[str]
+    ) -> Revision | None:
+        """Write ``encoded`` keys and delete ``removed`` ones of a live process; return the
+        new revision, or ``None`` (writing nothing) when the process is gone."""
+
+    def _encode_state(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Each value as the backend keeps it: ``codec`` JSON text per key (a row, a hash
+        field). ``UnstorableValueError`` names the first key that cannot be stored."""
+        return {key: codec.encode(key, value) for key, value in values.items()}
+
+    # -- the contract's writes --------------------------------------------------------------
+    def save_process(self, name: str, data: Mapping[str, Any]) -> None:
+        validate_process_name(name)
+        self._replace_state(name, self._encode_state(data))
+
+    def update_process(
+        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+    ) -> Revision:
+        validate_process_name(name)
+        revision = self._update_state(name, self._encode_state(changed), removed)
+        if revision is None:
+            # A session saving into a process deleted elsewhere must not bring it back.
+            raise ProcessNotFoundError(name)
+        return revision
+
+    # -- retention --------------------------------------------------------------------------
+    def _cutoff(self, now: datetime | None = None) -> datetime:
+        """A process last updated before this moment has expired, whether purged or not."""
+        return (self._clock() if now is None else now) - self.retention
+
+    def _expired(self, updated_at: datetime) -> bool:
+        return updated_at < self._cutoff()

@@ -1,0 +1,140 @@
+"""What the scenarios run: session-state data, sessions on a store, and a store that counts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any
+
+from persistence import codec
+from persistence.models import ProcessInfo, Revision, State
+from persistence.storage import StorageInterface
+from persistence.storage.delegating import DelegatingStorage
+from persistence.sync import StateSync
+from scripts.benchmark.measure import Op
+
+NO_LIMIT = 1 << 40  # the 1 MiB scenario sits at the default max_process_bytes
+
+
+class CountingStore(DelegatingStorage):
+    """Counts every call that writes, and times the last freshness check."""
+
+    def __init__(self, inner: StorageInterface) -> None:
+        super().__init__(inner)
+        self.writes = 0
+        self.check_ns = 0  # how long the last freshness check took
+
+    def save_process(self, name: str, data: Mapping[str, Any]) -> None:
+        self.writes += 1
+        super().save_process(name, data)
+
+    def update_process(
+        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+    ) -> Revision:
+        self.writes += 1
+        return super().update_process(name, changed, removed)
+
+    def process_revision(self, name: str) -> Revision | None:
+        start = time.perf_counter_ns()
+        revision = super().process_revision(name)
+        self.check_ns = time.perf_counter_ns() - start
+        return revision
+
+    def create_process(self, name: str) -> ProcessInfo:
+        self.writes += 1
+        return super().create_process(name)
+
+    def rename_process(self, old: str, new: str) -> None:
+        self.writes += 1
+        super().rename_process(old, new)
+
+    def delete_process(self, name: str) -> bool:
+        self.writes += 1
+        return super().delete_process(name)
+
+    def purge_expired(self) -> list[str]:
+        self.writes += 1
+        return super().purge_expired()
+
+
+def sample_state(prefix: str, keys: int, value_bytes: int) -> State:
+    """``keys`` persisted values of the kinds widgets hold, about ``value_bytes`` each."""
+    state: State = {}
+    for index in range(keys):
+        key = f"{prefix}field_{index:02d}"
+        kind = index % 5
+        if kind == 0:
+            state[key] = "note " + "x" * max(0, value_bytes - 8)
+        elif kind == 1:
+            state[key] = list(range(max(1, value_bytes // 6)))
+        elif kind == 2:
+            rows = max(1, value_bytes // 60)
+            state[key] = [
+                {"id": row, "label": f"row {row}", "done": row % 2 == 0} for row in range(rows)
+            ]
+        elif kind == 3:
+            state[key] = {
+                "day": date(2025, 1, 6),
+                "range": (1.5, 2.5),
+                "tags": ["a"] * (value_bytes // 5),
+            }
+        else:
+            state[key] = [f"option {n}" for n in range(max(1, value_bytes // 11))]
+    return state
+
+
+def encoded_size(state: Mapping[str, Any]) -> int:
+    return sum(len(codec.encode(key, value).encode()) for key, value in state.items())
+
+
+def changed_value(round_: int, size: int = 200) -> str:
+    text = f"changed in round {round_} "
+    return text + "y" * max(0, size - len(text))
+
+
+def open_session(
+    store: StorageInterface, name: str, state: Mapping[str, Any], prefix: str
+) -> tuple[StateSync, dict[Any, Any]]:
+    """A session on a new process ``name`` holding ``state``, saved once."""
+    store.create_process(name)
+    session_state: dict[Any, Any] = {"unrelated widget": 1}
+    session = StateSync(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
+    session.open(name)
+    session_state.update(state)
+    session.end_run(session.begin_run())
+    return session, session_state
+
+
+class RerunTimer:
+    """begin_run + end_run, timed as a whole, the freshness check and the save apart."""
+
+    def __init__(self, session: StateSync, store: CountingStore) -> None:
+        self.session = session
+        self.store = store
+        self.checks: list[int] = []  # process_revision inside begin_run
+        self.saves: list[int] = []  # end_run alone
+        self.totals: list[int] = []
+
+    def rerun(self) -> int:
+        start = time.perf_counter_ns()
+        run = self.session.begin_run()
+        middle = time.perf_counter_ns()
+        self.session.end_run(run)
+        end = time.perf_counter_ns()
+        self.checks.append(self.store.check_ns)
+        self.saves.append(end - middle)
+        self.totals.append(end - start)
+        return end - start
+
+
+def naive_save(store: StorageInterface, name: str, state: Mapping[Any, Any], prefix: str) -> Op:
+    """What a simple implementation does on every rerun: save the whole persisted dict."""
+
+    def op() -> int:
+        start = time.perf_counter_ns()
+        persisted = {k: v for k, v in state.items() if isinstance(k, str) and k.startswith(prefix)}
+        store.save_process(name, persisted)
+        return time.perf_counter_ns() - start
+
+    return op
