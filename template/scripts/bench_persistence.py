@@ -42,6 +42,10 @@ from scripts.benchmark.scenarios import (  # noqa: E402
     rerun_scenarios,
     switch_scenario,
 )
+from scripts.benchmark.streamlit_state import (  # noqa: E402
+    idle_watch_scenario,
+    real_state_scenario,
+)
 from scripts.benchmark.target import bench_target  # noqa: E402
 
 
@@ -58,6 +62,8 @@ def run(url: str | None, quick: bool) -> str:
             rows.append(switch_scenario(target, sizes, prefix, floor))
             rows.append(listing_scenario(target, sizes, floor))
             rows.append(concurrent_scenario(target, sizes, prefix, floor))
+            rows.append(real_state_scenario(target, sizes.switch, prefix, floor))
+            rows.append(idle_watch_scenario(target, sizes.rerun, prefix))
         finally:
             floor.close()
         return render_table(target.backend, url or target.url, rows, quick)

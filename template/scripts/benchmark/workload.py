@@ -23,6 +23,7 @@ class CountingStore(DelegatingStorage):
     def __init__(self, inner: StorageInterface) -> None:
         super().__init__(inner)
         self.writes = 0
+        self.revision_reads = 0
         self.check_ns = 0  # how long the last freshness check took
 
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
@@ -36,6 +37,7 @@ class CountingStore(DelegatingStorage):
         return super().update_process(name, changed, removed)
 
     def process_revision(self, name: str) -> Revision | None:
+        self.revision_reads += 1
         start = time.perf_counter_ns()
         revision = super().process_revision(name)
         self.check_ns = time.perf_counter_ns() - start
