@@ -3,9 +3,8 @@ its test suite (real SQLite, real Redis), ruff, ruff format and mypy --strict.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from pytest_copie.plugin import Copie
 
 from conftest import every_combination, render_combination, run, uv_command
 
@@ -16,9 +15,9 @@ BROWSER_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
 @pytest.mark.slow
 @every_combination
 def test_generated_project_passes_its_own_checks(
-    tmp_path: Path, backend: str, sample: bool, language: str, scope: str
+    copie: Copie, backend: str, sample: bool, language: str, scope: str
 ) -> None:
-    project = render_combination(tmp_path / "project", backend, sample, language, scope)
+    project = render_combination(copie, backend, sample, language, scope)
     with_browser = {"sample": sample, "language": language, "scope": scope} == BROWSER_COMBINATION
     extra_env = {} if with_browser else {"PYTEST_ADDOPTS": "-m 'not e2e'"}
     run(["make", "check", f"UV={uv_command()}"], cwd=project, **extra_env)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from copier.errors import CopierAnswersInterrupt, UserMessageError
+from pytest_copie.plugin import Copie
 
 from conftest import every_combination, render, render_combination
 
@@ -35,9 +36,9 @@ def rendered_files(project: Path) -> list[Path]:
 
 @every_combination
 def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
-    tmp_path: Path, backend: str, sample: bool, language: str, scope: str
+    copie: Copie, backend: str, sample: bool, language: str, scope: str
 ) -> None:
-    project = render_combination(tmp_path / "p", backend, sample, language, scope)
+    project = render_combination(copie, backend, sample, language, scope)
     for path in rendered_files(project):
         assert not LEFTOVER_JINJA.search(path.name), path
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -55,8 +56,8 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
     assert has_redis is (backend == "redis")
 
 
-def test_defaults_render_a_complete_answers_file(tmp_path: Path) -> None:
-    project = render(tmp_path / "p")
+def test_defaults_render_a_complete_answers_file(copie: Copie) -> None:
+    project = render(copie)
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers.keys() >= QUESTIONS
     assert answers["backend"] == "json"
@@ -70,8 +71,8 @@ def test_defaults_render_a_complete_answers_file(tmp_path: Path) -> None:
     assert defaults["retention_days"] == 7 and defaults["namespace"] == "weekly-reports"
 
 
-def test_a_japanese_project_name_gets_a_usable_slug(tmp_path: Path) -> None:
-    project = render(tmp_path / "p", project_name="週次レポート")
+def test_a_japanese_project_name_gets_a_usable_slug(copie: Copie) -> None:
+    project = render(copie, project_name="週次レポート")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "streamlit-app"
     defaults = tomllib.loads(
@@ -96,9 +97,10 @@ def test_a_japanese_project_name_gets_a_usable_slug(tmp_path: Path) -> None:
     ],
 )
 def test_bad_answers_fail_with_the_validators_message(
-    tmp_path: Path, answers: dict[str, object], message: str
+    copie: Copie, answers: dict[str, object], message: str
 ) -> None:
-    with pytest.raises((ValueError, UserMessageError, CopierAnswersInterrupt)) as caught:
-        render(tmp_path / "p", **answers)
-    assert message in str(caught.value)
-    assert not (tmp_path / "p" / "pyproject.toml").exists()
+    result = copie.copy(extra_answers=answers)
+    assert isinstance(result.exception, (ValueError, UserMessageError, CopierAnswersInterrupt))
+    assert message in str(result.exception)
+    assert result.project_dir is None
+    assert not list(copie.test_dir.rglob("pyproject.toml"))
