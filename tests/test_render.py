@@ -11,23 +11,24 @@ import yaml
 from copier.errors import CopierAnswersInterrupt, UserMessageError
 from pytest_copie.plugin import Copie
 
-from conftest import every_combination, render, render_combination
+from conftest import REPO, every_combination, render, render_combination
 
 # GitHub Actions' own `${{ ... }}` is expected in workflow files; anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\.jinja$")
-QUESTIONS = {
-    "project_name",
-    "project_slug",
-    "description",
-    "author_name",
-    "author_email",
-    "backend",
-    "retention_days",
-    "persist_prefix",
-    "include_sample_app",
-    "ui_language",
-    "process_scope",
-}
+
+
+def questions(copier_yml: Path) -> set[str]:
+    """The questions a user answers: copier.yml's keys that are neither settings (``_...``)
+    nor derived values that are never asked (``when: false``) and so never recorded."""
+    config = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
+    return {
+        name
+        for name, spec in config.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
+
+
+QUESTIONS = questions(REPO / "copier.yml")
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -54,6 +55,11 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
     dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
     has_redis = any(d.startswith("redis") for d in dependencies["project"]["dependencies"])
     assert has_redis is (backend == "redis")
+
+
+def test_the_question_list_comes_from_copier_yml() -> None:
+    assert {"backend", "persist_prefix", "include_sample_app", "ui_language"} <= QUESTIONS
+    assert not {"redis_namespace", "python_min"} & QUESTIONS  # derived, never asked
 
 
 def test_defaults_render_a_complete_answers_file(copie: Copie) -> None:
