@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_PREFIX",
     "REPO",
     "commit_all",
     "conflicts",
@@ -41,7 +42,16 @@ __all__ = [
 
 BACKENDS = ["json", "sqlite", "redis"]
 SCOPES = ["shared", "per_user"]
-COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"], SCOPES))
+DEFAULT_PREFIX = "persist_"
+# Every backend x sample x language x scope with the default prefix, plus one render with a
+# non-default persist_prefix (the sample app and the project's tests must follow the answer).
+COMBINATIONS = [
+    *(
+        (*combination, DEFAULT_PREFIX)
+        for combination in itertools.product(BACKENDS, [True, False], ["en", "ja"], SCOPES)
+    ),
+    ("sqlite", True, "ja", "per_user", "keep_"),
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,12 +62,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.template = str(REPO)
 
 
-def combination_id(backend: str, sample: bool, language: str, scope: str) -> str:
-    return f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
+def combination_id(backend: str, sample: bool, language: str, scope: str, prefix: str) -> str:
+    name = f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
+    return name if prefix == DEFAULT_PREFIX else f"{name}-prefix={prefix}"
 
 
 every_combination = pytest.mark.parametrize(
-    ("backend", "sample", "language", "scope"),
+    ("backend", "sample", "language", "scope", "prefix"),
     COMBINATIONS,
     ids=[combination_id(*combination) for combination in COMBINATIONS],
 )
@@ -72,9 +83,16 @@ def render(copie: Copie, **answers: Any) -> Path:
     return Path(result.project_dir)
 
 
-def render_combination(copie: Copie, backend: str, sample: bool, language: str, scope: str) -> Path:
+def render_combination(
+    copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
+) -> Path:
     return render(
-        copie, backend=backend, include_sample_app=sample, ui_language=language, process_scope=scope
+        copie,
+        backend=backend,
+        include_sample_app=sample,
+        ui_language=language,
+        process_scope=scope,
+        persist_prefix=prefix,
     )
 
 

@@ -37,9 +37,9 @@ def rendered_files(project: Path) -> list[Path]:
 
 @every_combination
 def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
-    copie: Copie, backend: str, sample: bool, language: str, scope: str
+    copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
 ) -> None:
-    project = render_combination(copie, backend, sample, language, scope)
+    project = render_combination(copie, backend, sample, language, scope, prefix)
     for path in rendered_files(project):
         assert not LEFTOVER_JINJA.search(path.name), path
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -55,6 +55,10 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
     dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
     has_redis = any(d.startswith("redis") for d in dependencies["project"]["dependencies"])
     assert has_redis is (backend == "redis")
+    defaults = tomllib.loads(
+        (project / "packages/persistence/src/persistence/defaults.toml").read_text()
+    )
+    assert defaults["key_prefix"] == prefix
 
 
 def test_the_question_list_comes_from_copier_yml() -> None:
