@@ -34,6 +34,7 @@ __all__ = [
     "conflicts",
     "every_combination",
     "git",
+    "project_env",
     "render",
     "render_combination",
     "run",
@@ -74,10 +75,13 @@ every_combination = pytest.mark.parametrize(
 )
 
 
-def render(copie: Copie, **answers: Any) -> Path:
-    """Render this working tree with default answers except ``answers`` through pytest-copie;
-    fail the test with Copier's error if it raised (pytest-copie only records it)."""
-    result = copie.copy(extra_answers=answers)
+def render(
+    copie: Copie, template_dir: Path | None = None, vcs_ref: str = "HEAD", **answers: Any
+) -> Path:
+    """Render with default answers except ``answers`` through pytest-copie (this working tree
+    unless ``template_dir`` / ``vcs_ref`` say otherwise); fail the test with Copier's error if
+    it raised (pytest-copie only records it)."""
+    result = copie.copy(extra_answers=answers, template_dir=template_dir, vcs_ref=vcs_ref)
     assert result.exception is None, f"copier failed: {result.exception!r}"
     assert result.project_dir is not None
     return Path(result.project_dir)
