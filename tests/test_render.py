@@ -51,6 +51,7 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
         & stores
     )
     assert (project / "apps/sample/app.py").exists() is sample
+    assert (project / "apps/sample/strings.toml").exists() is sample  # its wording goes with it
     assert (project / "run_sample.sh").exists() is sample
     dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
     has_redis = any(d.startswith("redis") for d in dependencies["project"]["dependencies"])

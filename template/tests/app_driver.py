@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from persistence import StringTable
 from persistence.settings import get_settings
 from tests.conftest import PROJECT_ROOT
 
 MAIN_APP = str(PROJECT_ROOT / "apps" / "main" / "app.py")
+MAIN_STRINGS = StringTable.load(PROJECT_ROOT / "apps" / "main" / "strings.toml")
 REPORT = "app_pages/report.py"
 CHECKLIST = "app_pages/checklist.py"
 NEW = "app_pages/new_process.py"

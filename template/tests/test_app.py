@@ -11,8 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from persistence.errors import ProcessExistsError
 from persistence.settings import get_settings
-from persistence.ui import t
-from persistence.ui.strings import describe
+from persistence.ui.strings import describe, t
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
 from tests.conftest import StoreFactory
 

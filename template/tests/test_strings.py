@@ -1,13 +1,20 @@
-"""Every UI string exists in every language, and every key the code asks for exists."""
+"""Every UI string exists in every language, and every key the code uses exists.
+
+Each table is checked against its own code: the package's (``persistence/ui/strings.py``)
+against the package, each app's (``apps/<app>/strings.toml``) against that app's files.
+"""
 
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import pytest
 
+from persistence import StringTable
 from persistence.errors import (
+    MESSAGES,
     CorruptProcessError,
     InvalidProcessNameError,
     PersistenceError,
@@ -23,47 +30,73 @@ from tests.conftest import PROJECT_ROOT
 
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']""")
 OPTION_LISTS = {"tags": "TAGS", "region": "REGIONS", "items": "ITEMS"}
+PACKAGE = PROJECT_ROOT / "packages" / "persistence" / "src" / "persistence"
+APPS = sorted(table.parent for table in (PROJECT_ROOT / "apps").glob("*/strings.toml"))
+# Each table, and the folder of the code that looks strings up in it.
+TABLES: dict[str, tuple[StringTable, Path]] = {
+    "persistence": (t, PACKAGE),
+    **{app.name: (StringTable.load(app / "strings.toml"), app) for app in APPS},
+}
 
 
-def source() -> str:
-    files = [*(PROJECT_ROOT / "apps").rglob("*.py"), *(PROJECT_ROOT / "packages").rglob("*.py")]
-    return "\n".join(
-        path.read_text(encoding="utf-8") for path in files if path.name != "strings.py"
-    )
+LOOKUP_ITSELF = {"strings.py", "i18n.py"}  # the package table and the lookup, not callers
 
 
-def test_every_language_has_every_string() -> None:
-    english = set(STRINGS["en"])
-    for language, strings in STRINGS.items():
-        assert set(strings) == english, f"{language}: {set(strings) ^ english}"
-        assert all(text.strip() for text in strings.values()), language
+def source(folder: Path) -> str:
+    files = sorted(path for path in folder.rglob("*.py") if path.name not in LOOKUP_ITSELF)
+    return "\n".join(path.read_text(encoding="utf-8") for path in files)
 
 
-@pytest.mark.parametrize("language", sorted(STRINGS))
-def test_every_key_the_code_uses_exists(language: str) -> None:
-    used = set(LITERAL_KEY.findall(source()))
+def placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def test_every_app_has_its_own_table() -> None:
+    apps = {entry.parent for entry in (PROJECT_ROOT / "apps").glob("*/app.py")}
+    assert apps == set(APPS), "an app without strings.toml beside its app.py"
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_language_has_every_string(table: str) -> None:
+    strings = TABLES[table][0].strings
+    assert sorted(strings) == ["en", "ja"]
+    english = set(strings["en"])
+    for language, texts in strings.items():
+        assert set(texts) == english, f"{language}: {set(texts) ^ english}"
+        assert all(text.strip() for text in texts.values()), language
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_key_the_code_uses_exists(table: str, language: str) -> None:
+    strings, folder = TABLES[table]
+    used = set(LITERAL_KEY.findall(source(folder)))
     assert used, "the pattern found no t(...) calls"
-    assert used <= set(STRINGS[language]), used - set(STRINGS[language])
+    assert used <= set(strings.strings[language]), used - set(strings.strings[language])
 
 
-@pytest.mark.parametrize("language", sorted(STRINGS))
+@pytest.mark.parametrize("language", ["en", "ja"])
 def test_option_labels_exist_for_every_option(language: str) -> None:
-    text = source()
+    main, folder = TABLES["main"]
+    text = source(folder)
     for prefix, constant in OPTION_LISTS.items():
         match = re.search(rf"{constant} = \[(.*?)\]", text)
         assert match, constant
         for option in re.findall(r'"(\w+)"', match.group(1)):
-            assert t(f"{prefix}.{option}", language)
+            assert main(f"{prefix}.{option}", language)
 
 
-def test_placeholders_match_across_languages() -> None:
-    fields = re.compile(r"\{(\w+)\}")
-    for key, english in STRINGS["en"].items():
-        for language, strings in STRINGS.items():
-            assert set(fields.findall(strings[key])) == set(fields.findall(english)), (
-                language,
-                key,
-            )
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_placeholders_match_across_languages(table: str) -> None:
+    strings = TABLES[table][0].strings
+    for key, english in strings["en"].items():
+        for language, texts in strings.items():
+            assert placeholders(texts[key]) == placeholders(english), (language, key)
+
+
+def test_the_package_holds_no_app_wording() -> None:
+    groups = {key.split(".")[0] for key in STRINGS["en"]}
+    assert groups == {"sidebar", "status", "toast", "error", "login", "new"}, groups
 
 
 def _errors() -> list[PersistenceError]:
@@ -84,9 +117,20 @@ def _errors() -> list[PersistenceError]:
     return examples
 
 
-@pytest.mark.parametrize("language", sorted(STRINGS))
+@pytest.mark.parametrize("language", ["en", "ja"])
 @pytest.mark.parametrize("error", _errors(), ids=lambda error: error.code)
 def test_every_error_a_user_can_meet_is_translated(language: str, error: PersistenceError) -> None:
     text = describe(error, language)
     assert f"error.{error.code}" in STRINGS[language]
     assert "{" not in text and text.strip()
+
+
+@pytest.mark.parametrize("error", _errors(), ids=lambda error: error.code)
+def test_each_error_sentence_has_one_source(error: PersistenceError) -> None:
+    """The log and command-line text is the UI's English: both come from MESSAGES."""
+    assert STRINGS["en"][f"error.{error.code}"] is MESSAGES[error.code]
+    assert describe(error, "en") == str(error)
+
+
+def test_every_error_sentence_is_used() -> None:
+    assert {error.code for error in _errors()} == set(MESSAGES)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from persistence import get_settings, persistent_app
-from persistence.ui import t
+from persistence import StringTable, get_settings, persistent_app
 
-PAGES = Path(__file__).parent / "app_pages"
+APP = Path(__file__).parent
+PAGES = APP / "app_pages"
+# This app's wording, in the configured language.
+t = StringTable.load(APP / "strings.toml")
 
 st.set_page_config(page_title=get_settings().app_title, layout="wide")
 

@@ -4,11 +4,14 @@ No page code mentions storage: keys that start with the prefix are saved by
 ``persistent_app`` to the process chosen in the sidebar.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-from persistence import get_settings, persisted, persistent_app
-from persistence.ui import t
+from persistence import StringTable, get_settings, persisted, persistent_app
 
+# This app's wording, in the configured language.
+t = StringTable.load(Path(__file__).parent / "strings.toml")
 st.set_page_config(page_title=get_settings().app_title)
 
 

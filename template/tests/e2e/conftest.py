@@ -1,6 +1,7 @@
 """A real ``streamlit run`` server on an isolated store, and the system Chromium to drive it.
 
-Nothing here imports Playwright, so a project without it still collects (and skips) cleanly.
+Nothing here imports Playwright at import time, so a project without it still collects (and
+skips) cleanly.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from persistence.storage import StorageInterface
 from tests.conftest import PROJECT_ROOT, StoreFactory, free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 MAIN_APP = PROJECT_ROOT / "apps" / "main" / "app.py"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -123,3 +129,27 @@ def chromium_executable() -> str:
     else:
         where = f"no Chromium at {DEFAULT_CHROMIUM} or on PATH"
     pytest.skip(f"{where}: install one (apt-get install chromium) or set CHROMIUM_PATH")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright, chromium_executable: str) -> Iterator[Browser]:
+    from tests.e2e.steps import CHROMIUM_ARGS
+
+    launched = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> Iterator[StorageInterface]:
+    """The server's store, opened by the test too: what the app saved, read back directly."""
+    opened = make_store()
+    yield opened
+    opened.close()

@@ -10,31 +10,31 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (uv sync)")
 
-from playwright.sync_api import (
-    Browser,
-    Locator,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, expect
 
-from persistence.settings import get_settings
 from persistence.storage import StorageInterface
-from persistence.ui import t
-from tests.conftest import StoreFactory
+from tests.app_driver import MAIN_STRINGS as t
 from tests.e2e.conftest import StreamlitServer
+from tests.e2e.steps import (
+    HIDE_TOASTS,
+    assert_no_exception,
+    choose_process,
+    create_process,
+    expect_process_open,
+    go_to,
+    key,
+    new_page,
+    process_url,
+    wait_until_saved,
+    widget,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -45,27 +45,6 @@ PROGRESS = 70
 NOTES = "売上は前週比 +5%。\n来週: 在庫の確認"
 DUE = dt.date(2025, 1, 31)
 TAG = "urgent"
-TIMEOUT_MS = 20_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-HIDE_TOASTS = '[data-testid="stToastContainer"] { visibility: hidden; }'
-
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-def key(name: str) -> str:
-    return get_settings().key_prefix + name
-
-
-def widget(page: Page, name: str) -> Locator:
-    """The container of the widget with session-state key ``name``."""
-    return page.locator(f".st-key-{name}")
 
 
 def expected_state() -> dict[str, Any]:
@@ -77,75 +56,6 @@ def expected_state() -> dict[str, Any]:
         key("tags"): [TAG],
         key("done"): True,
     }
-
-
-# -- browser -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright, chromium_executable: str) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
-    yield launched
-    launched.close()
-
-
-def new_page(browser: Browser) -> Page:
-    """A fresh browser context (no cookies, no storage) and one page in it."""
-    context = browser.new_context(viewport={"width": 1280, "height": 760})
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
-@pytest.fixture
-def store(make_store: StoreFactory) -> Iterator[StorageInterface]:
-    """The server's store, opened by the test too: what the app saved, read back directly."""
-    opened = make_store()
-    yield opened
-    opened.close()
-
-
-# -- steps ---------------------------------------------------------------------------------
-
-
-def assert_no_exception(page: Page) -> None:
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-
-
-def go_to(page: Page, url_path: str) -> None:
-    """Click the sidebar link of a page (``""`` is the default page, Report)."""
-    links = page.locator('[data-testid="stSidebarNavLink"]')
-    expect(links.first).to_be_visible()  # the navigation is drawn in one piece
-    pattern = re.compile(rf"^https?://[^/]+/{re.escape(url_path)}(\?.*)?$")
-    for index in range(links.count()):
-        if pattern.match(links.nth(index).get_attribute("href") or ""):
-            links.nth(index).click()
-            return
-    raise AssertionError(f"no sidebar link to /{url_path}")
-
-
-def create_process(page: Page, name: str) -> None:
-    go_to(page, "new_process")
-    field = widget(page, "new_process_name").locator("input")
-    field.fill(name)
-    field.press("Enter")
-    widget(page, "create_process").locator("button").click()
-    expect(page).to_have_url(re.compile(re.escape(f"process={quote(name, safe='')}")))
-    expect(widget(page, "active_process").locator("input")).to_have_value(
-        re.compile(re.escape(name))
-    )
-    assert_no_exception(page)
-
-
-def choose_process(page: Page, name: str) -> None:
-    widget(page, "active_process").locator("input").click()
-    page.get_by_role("option").filter(has_text=name).click()
-    expect(page).to_have_url(re.compile(re.escape(f"process={quote(name, safe='')}")))
 
 
 def fill_report(page: Page) -> None:
@@ -204,19 +114,6 @@ def expect_empty_report(page: Page) -> None:
     assert_no_exception(page)
 
 
-def wait_until_saved(store: StorageInterface, name: str, expected: dict[str, Any]) -> None:
-    """Poll the store until ``name`` holds ``expected``: the app saves at the end of a run."""
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    state: dict[str, Any] | None = None
-    while time.monotonic() < deadline:
-        snapshot = store.read_process(name)
-        state = None if snapshot is None else dict(snapshot.state)
-        if state is not None and all(state.get(k) == v for k, v in expected.items()):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{name} never held {expected!r}; last read: {state!r}")
-
-
 def screenshot_path(tmp_path: Path) -> Path:
     path = Path(os.environ.get("E2E_SCREENSHOT") or tmp_path / "report.png")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,22 +146,18 @@ def test_values_survive_reload_restart_and_process_switch(
     streamlit_server.restart()
     page.context.close()
     page = new_page(browser)
-    page.goto(f"{streamlit_server.url}/?process={quote(FIRST, safe='')}")
-    expect(widget(page, "active_process").locator("input")).to_have_value(
-        re.compile(re.escape(FIRST))
-    )
+    page.goto(process_url(streamlit_server.url, FIRST))
+    expect_process_open(page, FIRST)
     expect_report(page)
 
     # A second process starts empty, and switching back and forth mixes nothing up.
     create_process(page, SECOND)
     go_to(page, "")
     expect_empty_report(page)
-    choose_process(page, FIRST)
-    expect_report(page)
-    choose_process(page, SECOND)
-    expect_empty_report(page)
-    choose_process(page, FIRST)
-    expect_report(page)
+    for name, expect_screen in ((FIRST, expect_report), (SECOND, expect_empty_report)) * 2:
+        choose_process(page, name)
+        expect_process_open(page, name)
+        expect_screen(page)
 
     wait_until_saved(store, FIRST, expected_state())
     second = store.read_process(SECOND)

@@ -1,12 +1,14 @@
 """A second page with saved widgets: leaving and coming back keeps every value."""
 
 import datetime as dt
+from pathlib import Path
 
 import streamlit as st
 
-from persistence import get_session, persisted
-from persistence.ui import t
+from persistence import StringTable, get_session, persisted
 
+# This app's wording, in the configured language.
+t = StringTable.load(Path(__file__).parents[1] / "strings.toml")
 REGIONS = ["east", "west", "north", "south"]
 ITEMS = ["data", "review", "sent"]
 
@@ -34,6 +36,6 @@ def checklist() -> None:
 
 st.title(t("checklist.title"))
 if get_session().process is None:
-    st.info(t("status.nothing_open"))
+    st.info(t("page.nothing_open"))
 else:
     checklist()

@@ -1,10 +1,13 @@
 """A report page: every ``persist_`` widget below is saved without any persistence code."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from persistence import PersistentSession, get_session, persisted
-from persistence.ui import t
+from persistence import PersistentSession, StringTable, get_session, persisted
 
+# This app's wording, in the configured language.
+t = StringTable.load(Path(__file__).parents[1] / "strings.toml")
 TAGS = ["weekly", "monthly", "urgent", "internal"]
 
 
@@ -35,6 +38,6 @@ def report(session: PersistentSession) -> None:
 st.title(t("report.title"))
 session = get_session()
 if session.process is None:
-    st.info(t("status.nothing_open"))
+    st.info(t("page.nothing_open"))
 else:
     report(session)

@@ -10,6 +10,9 @@ Layers, each depending only on the ones before it:
 * ``persistence.binding``: the Streamlit wiring, one ``PersistentSession`` per browser session;
 * ``persistence.ui``: the process sidebar and forms the apps are built from.
 
+``StringTable`` (``persistence.i18n``) looks up UI text in the configured language: the
+package's own table and each app's ``strings.toml`` use it.
+
 The Streamlit layers are imported on first use, so the ``persist`` command and the storage
 layer start without importing Streamlit.
 """
@@ -20,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from persistence.errors import PersistenceError
+from persistence.i18n import StringTable
 from persistence.models import ProcessInfo, ProcessSnapshot
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
@@ -34,6 +38,7 @@ __all__ = [
     "ProcessInfo",
     "ProcessSnapshot",
     "StorageInterface",
+    "StringTable",
     "get_session",
     "get_settings",
     "new_process_form",

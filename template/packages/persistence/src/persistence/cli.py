@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"persist: {error}", file=sys.stderr)
         return 1
     except StorageUnavailableError as error:
-        print(f"persist: storage unavailable: {error}", file=sys.stderr)
+        print(f"persist: {error}", file=sys.stderr)
         return 3
     except (PersistenceError, OSError) as error:
         print(f"persist: {error}", file=sys.stderr)

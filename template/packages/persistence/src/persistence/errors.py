@@ -1,25 +1,59 @@
-"""Every error the persistence layer raises: one hierarchy, messages a user can act on."""
+"""Every error the persistence layer raises: one hierarchy, messages a user can act on.
+
+``MESSAGES`` is the one source of each error sentence a user can meet, keyed by the error's
+``code``: ``str(error)`` is that sentence in English, filled from the error's ``params`` (for
+logs and the ``persist`` command), and the UI shows the same entry, or its translation in
+``persistence/ui/strings.py``, as ``error.<code>``. Errors without an entry (configuration,
+export format) carry their own English message.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+MESSAGES: dict[str, str] = {
+    "name.not_text": "A process name must be text, not {type}.",
+    "name.empty": "A process name must not be empty.",
+    "name.too_long": "A process name can have at most {limit} characters (this one has {length}).",
+    "name.control": "A process name must not contain control characters (found U+{codepoint}).",
+    "exists": "A process named {name!r} already exists.",
+    "not_found": "The process {name!r} does not exist (it was deleted or it expired).",
+    "unstorable": "{key!r} cannot be saved: {reason}",
+    "too_large": "The process would take {size} bytes, over the limit of {limit} bytes. "
+    "Biggest keys: {keys}. Nothing was saved.",
+    "corrupt": "The process {name!r} is corrupt and cannot be opened ({detail}). "
+    "The stored data was left as it is.",
+    "corrupt_copied": "The process {name!r} is corrupt and cannot be opened ({detail}). "
+    "A copy of the bad data was kept at {copy}.",
+    "unavailable": "Storage unavailable: {detail}",
+}
+
 
 class PersistenceError(Exception):
     """Base class: catch this to handle every persistence failure.
 
-    ``str(error)`` is an English sentence for logs and the command line; the UI shows
-    ``code`` and ``params`` through its string table, in the user's language.
+    ``code`` names the sentence in ``MESSAGES`` and ``params`` fill it: ``str(error)`` is
+    the English sentence, the UI shows it in the user's language. Give ``message`` only for
+    a code without a sentence there.
     """
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, **params: object
+    ) -> None:
         if code is not None:
             self.code = code
         self.params = params
+        sentence = MESSAGES.get(self.code)
+        if sentence is not None and message is not None:
+            raise TypeError(f"{self.code!r} errors take their message from MESSAGES")
+        if message is None:
+            if sentence is None:
+                raise TypeError(f"{self.code!r} has no sentence in MESSAGES: pass a message")
+            message = sentence.format(**params)
+        super().__init__(message)
 
 
 class ConfigurationError(PersistenceError):
@@ -27,14 +61,14 @@ class ConfigurationError(PersistenceError):
 
 
 class InvalidProcessNameError(PersistenceError, ValueError):
-    """A process name was rejected; the message (and ``code``: ``name.<rule>``) says why."""
+    """A process name was rejected; ``code`` (``name.<rule>``) says why."""
 
 
 class ProcessExistsError(PersistenceError):
     code = "exists"
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"A process named {name!r} already exists.", name=name)
+        super().__init__(name=name)
         self.name = name
 
 
@@ -42,9 +76,7 @@ class ProcessNotFoundError(PersistenceError):
     code = "not_found"
 
     def __init__(self, name: str) -> None:
-        super().__init__(
-            f"The process {name!r} does not exist (it was deleted or it expired).", name=name
-        )
+        super().__init__(name=name)
         self.name = name
 
 
@@ -54,7 +86,7 @@ class UnstorableValueError(PersistenceError, TypeError):
     code = "unstorable"
 
     def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"{key!r} cannot be saved: {reason}", key=key, reason=reason)
+        super().__init__(key=key, reason=reason)
         self.key = key
         self.reason = reason
 
@@ -64,25 +96,18 @@ class ProcessTooLargeError(PersistenceError):
 
     def __init__(self, size: int, limit: int, biggest: Sequence[tuple[str, int]]) -> None:
         keys = ", ".join(f"{key} ({length:,} bytes)" for key, length in biggest)
-        super().__init__(
-            f"The process would take {size:,} bytes, over the limit of {limit:,} bytes. "
-            f"Biggest keys: {keys}. Nothing was saved.",
-            size=f"{size:,}",
-            limit=f"{limit:,}",
-            keys=keys,
-        )
+        super().__init__(size=f"{size:,}", limit=f"{limit:,}", keys=keys)
         self.size = size
         self.limit = limit
         self.biggest = list(biggest)
 
 
 class CorruptProcessError(PersistenceError):
-    """A stored process cannot be read; a copy of the bad data was kept."""
+    """A stored process cannot be read. The data is left as it is, or moved aside with a copy
+    kept at ``preserved_copy``."""
 
     def __init__(self, name: str, detail: str, preserved_copy: Path | None = None) -> None:
-        where = f" A copy of the bad data was kept at {preserved_copy}." if preserved_copy else ""
         super().__init__(
-            f"The process {name!r} is corrupt and cannot be opened: {detail}.{where}",
             code="corrupt_copied" if preserved_copy else "corrupt",
             name=name,
             detail=detail,
@@ -97,8 +122,9 @@ class StorageUnavailableError(PersistenceError):
 
     code = "unavailable"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, detail=message)
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail)
+        self.detail = detail
 
 
 class UnsupportedFormatError(PersistenceError):

@@ -20,28 +20,16 @@ def validate_process_name(name: object) -> str:
     """
     if not isinstance(name, str):
         kind = type(name).__name__
-        raise InvalidProcessNameError(
-            f"A process name must be text, not {kind}.", code="name.not_text", type=kind
-        )
+        raise InvalidProcessNameError(code="name.not_text", type=kind)
     if not name.strip():
-        raise InvalidProcessNameError("A process name must not be empty.", code="name.empty")
+        raise InvalidProcessNameError(code="name.empty")
     check_name_length(name, MAX_NAME_LENGTH)
     for char in name:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
-            codepoint = f"{ord(char):04X}"
-            raise InvalidProcessNameError(
-                f"A process name must not contain control characters (found U+{codepoint}).",
-                code="name.control",
-                codepoint=codepoint,
-            )
+            raise InvalidProcessNameError(code="name.control", codepoint=f"{ord(char):04X}")
     return name
 
 
 def check_name_length(name: str, limit: int) -> None:
     if len(name) > limit:
-        raise InvalidProcessNameError(
-            f"A process name can have at most {limit} characters (this one has {len(name)}).",
-            code="name.too_long",
-            limit=limit,
-            length=len(name),
-        )
+        raise InvalidProcessNameError(code="name.too_long", limit=limit, length=len(name))

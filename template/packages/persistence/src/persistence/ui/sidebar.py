@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from persistence.binding import PersistentSession, get_session, persistent_run, signed_in_owner
-from persistence.errors import LoginRequiredError, PersistenceError
+from persistence.errors import LoginRequiredError, PersistenceError, StorageUnavailableError
 from persistence.settings import get_settings
 from persistence.ui.strings import describe, t
 
@@ -74,7 +74,7 @@ def _status_line(session: PersistentSession) -> None:
     if status.gone and session.process is not None:
         st.error(t("status.gone"))
     elif status.unavailable:
-        st.warning(t("status.unavailable", detail=status.unavailable))
+        st.warning(t("status.unavailable", detail=status.unavailable.detail))
     elif status.error:
         st.error(describe(status.error))
     elif session.has_unsaved_changes:
@@ -132,7 +132,8 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
         try:
             processes = session.processes()
         except PersistenceError as error:
-            st.warning(t("status.unavailable", detail=error))
+            detail = error.detail if isinstance(error, StorageUnavailableError) else describe(error)
+            st.warning(t("status.unavailable", detail=detail))
             processes = []
         updated = {info.name: info.updated_at for info in processes}
         names = list(updated)

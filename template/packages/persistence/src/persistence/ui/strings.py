@@ -1,14 +1,16 @@
-"""Every UI string of the apps, in every language: the one place to edit wording.
+"""The package's own UI strings (process sidebar, new-process form, save status, login,
+errors), in every language.
 
-``t("key", name=...)`` looks a string up in the configured ``ui_language``.
+``t("key", name=...)`` looks a string up in the configured ``ui_language``. The apps keep
+their wording beside them (``apps/<app>/strings.toml``), looked up by the same
+``StringTable``. The English error sentences are ``persistence.errors.MESSAGES``: only
+their translations are here.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from persistence.errors import PersistenceError
-from persistence.settings import get_settings
+from persistence.errors import MESSAGES, PersistenceError
+from persistence.i18n import StringTable
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -16,7 +18,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.title": "Process",
         "sidebar.select": "Active process",
         "sidebar.placeholder": "Choose a process",
-        "report.tags_placeholder": "Choose tags",
         "sidebar.none": "No process yet. Create one on the New process page.",
         "sidebar.updated": "updated {when}",
         "sidebar.manage": "Rename or delete",
@@ -33,78 +34,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "status.gone": "This process was deleted or expired elsewhere; changes are no longer "
         "saved. Choose or create another process.",
         "status.unstorable": "Not saved: {detail}",
-        "status.nothing_open": "Choose or create a process in the sidebar: what you enter "
-        "here is saved to it automatically.",
         "toast.created": "Created {name}",
         "toast.renamed": "Renamed to {name}",
         "toast.deleted": "Deleted {name}",
-        # errors, by PersistenceError.code
-        "error.name.not_text": "A process name must be text, not {type}.",
-        "error.name.empty": "A process name must not be empty.",
-        "error.name.too_long": "A process name can have at most {limit} characters "
-        "(this one has {length}).",
-        "error.name.control": "A process name must not contain control characters "
-        "(found U+{codepoint}).",
-        "error.exists": "A process named {name} already exists.",
-        "error.not_found": "The process {name} does not exist (it was deleted or it expired).",
-        "error.unstorable": "{key} cannot be saved: {reason}",
-        "error.too_large": "The process would take {size} bytes, over the limit of {limit} "
-        "bytes. Biggest keys: {keys}. Nothing was saved.",
-        "error.corrupt": "The process {name} is corrupt and cannot be opened ({detail}). "
-        "The stored data was left as it is.",
-        "error.corrupt_copied": "The process {name} is corrupt and cannot be opened "
-        "({detail}). A copy of the bad data was kept at {copy}.",
-        "error.unavailable": "Storage unavailable: {detail}",
+        # errors, by PersistenceError.code: the English sentences are errors.MESSAGES
+        **{f"error.{code}": sentence for code, sentence in MESSAGES.items()},
         "login.intro": "Sign in to see your own processes. Nobody else can see or change them.",
         "login.button": "Log in",
-        # pages
-        "nav.new": "New process",
-        "nav.report": "Report",
-        "nav.checklist": "Checklist",
+        # the new-process form
         "new.title": "New process",
         "new.intro": "A process is a named workspace: everything you enter on the other pages "
         "is saved to it and comes back after a reload, a new session or a server restart.",
         "new.name": "Process name",
         "new.name_help": "Any text, e.g. 2025年1月_週次レポート (at most 200 characters).",
         "new.create": "Create",
-        "report.title": "Report",
-        "report.owner": "Owner",
-        "report.progress": "Progress (%)",
-        "report.notes": "Notes",
-        "report.due_date": "Due date",
-        "report.tags": "Tags",
-        "report.done": "Done",
-        "report.show_details": "Show details (not saved)",
-        "report.details": "Saved keys of this process",
-        "checklist.title": "Checklist",
-        "checklist.region": "Region",
-        "checklist.items": "Checked items",
-        "checklist.review_time": "Review time",
-        "checklist.budget": "Budget",
-        "sample.title": "Sample: saved session state",
-        "sample.intro": "Every session-state key that starts with {prefix} is saved to the "
-        "active process. Reload the page: the values come back.",
-        "sample.counter": "Counter",
-        "sample.increment": "Add one",
-        "sample.comment": "Comment",
-        # option lists
-        "tags.weekly": "weekly",
-        "tags.monthly": "monthly",
-        "tags.urgent": "urgent",
-        "tags.internal": "internal",
-        "region.east": "East",
-        "region.west": "West",
-        "region.north": "North",
-        "region.south": "South",
-        "items.data": "Data collected",
-        "items.review": "Reviewed",
-        "items.sent": "Sent to stakeholders",
     },
     "ja": {
         "sidebar.title": "プロセス",
         "sidebar.select": "選択中のプロセス",
         "sidebar.placeholder": "プロセスを選択",
-        "report.tags_placeholder": "タグを選択",
         "sidebar.none": "プロセスがまだありません。「新規プロセス」ページで作成してください。",
         "sidebar.updated": "{when} に更新",
         "sidebar.manage": "名前の変更・削除",
@@ -121,8 +69,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "status.gone": "このプロセスは他の場所で削除されたか期限切れです。変更は保存されません。"
         "別のプロセスを選択または作成してください。",
         "status.unstorable": "保存できません: {detail}",
-        "status.nothing_open": "サイドバーでプロセスを選択または作成してください。"
-        "ここで入力した内容は自動的に保存されます。",
         "toast.created": "{name} を作成しました",
         "toast.renamed": "{name} に名前を変更しました",
         "toast.deleted": "{name} を削除しました",
@@ -144,60 +90,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "login.intro": "ログインすると自分のプロセスが表示されます。"
         "他のユーザーは閲覧も変更もできません。",
         "login.button": "ログイン",
-        "nav.new": "新規プロセス",
-        "nav.report": "レポート",
-        "nav.checklist": "チェックリスト",
         "new.title": "新規プロセス",
         "new.intro": "プロセスは名前付きの作業スペースです。"
         "他のページで入力した内容はここに保存され、再読み込み・新しいセッション・サーバー再起動の後も復元されます。",
         "new.name": "プロセス名",
         "new.name_help": "任意のテキスト（例: 2025年1月_週次レポート、200文字以内）。",
         "new.create": "作成",
-        "report.title": "レポート",
-        "report.owner": "担当者名",
-        "report.progress": "進捗率（%）",
-        "report.notes": "メモ",
-        "report.due_date": "期日",
-        "report.tags": "タグ",
-        "report.done": "完了",
-        "report.show_details": "詳細を表示（保存されません）",
-        "report.details": "このプロセスに保存されたキー",
-        "checklist.title": "チェックリスト",
-        "checklist.region": "地域",
-        "checklist.items": "確認済みの項目",
-        "checklist.review_time": "レビュー時刻",
-        "checklist.budget": "予算",
-        "sample.title": "サンプル: 保存されるセッション状態",
-        "sample.intro": "{prefix} で始まるセッション状態のキーは、選択中のプロセスに保存されます。"
-        "ページを再読み込みしても値が戻ります。",
-        "sample.counter": "カウンター",
-        "sample.increment": "1 増やす",
-        "sample.comment": "コメント",
-        "tags.weekly": "週次",
-        "tags.monthly": "月次",
-        "tags.urgent": "緊急",
-        "tags.internal": "社内",
-        "region.east": "東日本",
-        "region.west": "西日本",
-        "region.north": "北日本",
-        "region.south": "南日本",
-        "items.data": "データ収集済み",
-        "items.review": "レビュー済み",
-        "items.sent": "関係者に送付済み",
     },
 }
 
 
-def t(key: str, language: str | None = None, **values: Any) -> str:
-    """The string ``key`` in ``language`` (default: the configured one), formatted."""
-    return STRINGS[language or get_settings().ui_language][key].format(**values)
+t = StringTable(STRINGS)
 
 
 def describe(error: PersistenceError, language: str | None = None) -> str:
     """``error`` in the user's language: its ``code`` picks the sentence, ``params`` fill it.
-    An error without a translated sentence (configuration, say) shows its English text."""
-    strings = STRINGS[language or get_settings().ui_language]
-    template = strings.get(f"error.{error.code}")
-    if template is None:
+    In English this is ``str(error)``. An error without a sentence (configuration, say)
+    shows its own English message."""
+    sentence = t.get(f"error.{error.code}", language)
+    if sentence is None:
         return str(error)
-    return template.format(**{key: str(value) for key, value in error.params.items()})
+    return sentence.format(**error.params)

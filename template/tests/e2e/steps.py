@@ -1,0 +1,169 @@
+"""What the browser tests do in a page, shared by every browser test module.
+
+Widgets are found by their key: Streamlit puts the CSS class ``st-key-<key>`` on each keyed
+element's container, so the tests do not depend on the UI language. Import this module
+only after ``pytest.importorskip("playwright.sync_api")``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import quote
+
+from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
+
+from persistence.settings import get_settings
+from persistence.storage import StorageInterface
+
+TIMEOUT_MS = 20_000
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HIDE_TOASTS = '[data-testid="stToastContainer"] { visibility: hidden; }'
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def key(name: str) -> str:
+    return get_settings().key_prefix + name
+
+
+def widget(page: Page, name: str) -> Locator:
+    """The container of the widget with session-state key ``name``."""
+    return page.locator(f".st-key-{name}")
+
+
+def new_page(browser: Browser) -> Page:
+    """A fresh browser context (no cookies, no storage) and one page in it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 760})
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def process_url(base: str, name: str) -> str:
+    return f"{base}/?process={quote(name, safe='')}"
+
+
+def assert_no_exception(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def nav_link(page: Page, url_path: str) -> Locator:
+    """The sidebar link of a page (``""`` is the default page, Report)."""
+    links = page.locator('[data-testid="stSidebarNavLink"]')
+    expect(links.first).to_be_visible()  # the navigation is drawn in one piece
+    pattern = re.compile(rf"^https?://[^/]+/{re.escape(url_path)}(\?.*)?$")
+    for index in range(links.count()):
+        if pattern.match(links.nth(index).get_attribute("href") or ""):
+            return links.nth(index)
+    raise AssertionError(f"no sidebar link to /{url_path}")
+
+
+def go_to(page: Page, url_path: str) -> None:
+    nav_link(page, url_path).click()
+
+
+def expect_process_open(page: Page, name: str) -> None:
+    expect(page).to_have_url(re.compile(re.escape(f"process={quote(name, safe='')}")))
+    expect(widget(page, "active_process").locator("input")).to_have_value(
+        re.compile(re.escape(name))
+    )
+
+
+def create_process(page: Page, name: str) -> None:
+    go_to(page, "new_process")
+    field = widget(page, "new_process_name").locator("input")
+    field.fill(name)
+    field.press("Enter")
+    widget(page, "create_process").locator("button").click()
+    expect_process_open(page, name)
+    assert_no_exception(page)
+
+
+def choose_process(page: Page, name: str) -> None:
+    """Pick ``name`` in the sidebar selector (returns before the switch is drawn)."""
+    widget(page, "active_process").locator("input").click()
+    page.get_by_role("option").filter(has_text=name).click()
+
+
+def wait_until_saved(
+    store: StorageInterface, name: str, expected: dict[str, Any], page: Page | None = None
+) -> None:
+    """Poll the store until ``name`` holds ``expected``: the app saves at the end of a run.
+    Pass the ``page`` when a ``StreamTap`` sits on it: the tap forwards the server's messages
+    only while Playwright runs, so the wait must be Playwright's."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    state: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        snapshot = store.read_process(name)
+        state = None if snapshot is None else dict(snapshot.state)
+        if state is not None and all(state.get(k) == v for k, v in expected.items()):
+            return
+        if page is None:
+            time.sleep(0.1)
+        else:
+            page.wait_for_timeout(100)
+    raise AssertionError(f"{name} never held {expected!r}; last read: {state!r}")
+
+
+class StreamTap:
+    """Sits on the page's WebSocket to the Streamlit server: counts connections, and can hold
+    back what the server sends, as a slow network or a busy browser would.
+
+    While ``hold()`` is on, the server's messages from the first one that draws a
+    ``persist_`` widget onwards wait (in order) until ``release()``: the browser has not
+    drawn the widgets when the user clicks.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.connections = 0
+        self.held: list[str | bytes] = []
+        self._holding = False
+        self._socket: WebSocketRoute | None = None
+        page.route_web_socket(re.compile(r"/_stcore/stream$"), self._connect)
+
+    def _connect(self, socket: WebSocketRoute) -> None:
+        self.connections += 1
+        self._socket = socket
+        server = socket.connect_to_server()
+        server.on_message(lambda message: self._from_server(socket, message))
+
+    def _from_server(self, socket: WebSocketRoute, message: str | bytes) -> None:
+        draws_widget = isinstance(message, bytes) and get_settings().key_prefix.encode() in message
+        if self._holding and (self.held or draws_widget):
+            self.held.append(message)
+        else:
+            socket.send(message)
+
+    def hold(self) -> None:
+        self._holding = True
+
+    def wait_until_held(self, count: int = 1) -> None:
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while len(self.held) < count:
+            assert time.monotonic() < deadline, "the server never sent the page's widgets"
+            self.page.wait_for_timeout(20)
+
+    def release(self) -> None:
+        self._holding = False
+        held, self.held = self.held, []
+        if self._socket is not None:
+            for message in held:
+                self._socket.send(message)
+
+    def wait_for_connection(self, count: int) -> None:
+        """Wait until the page opened its ``count``-th connection and is connected again."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while self.connections < count:
+            assert time.monotonic() < deadline, "the page never reconnected"
+            self.page.wait_for_timeout(50)
+        app = self.page.locator('[data-testid="stApp"]')
+        expect(app).to_have_attribute("data-test-connection-state", "CONNECTED")
