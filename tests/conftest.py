@@ -1,42 +1,102 @@
-"""Helpers shared by the template's tests: render from this working tree, run commands."""
+"""Helpers shared by the template's tests: render through pytest-copie, run commands.
+
+pytest-copie's ``copie`` fixture renders the template named by its ``--template`` option
+(its default, the current directory, means this repository here: see ``pytest_configure``)
+at ``vcs_ref="HEAD"``, its default. For a local git template, Copier then renders HEAD plus
+the uncommitted changes of the working tree (it commits them in its temporary clone and warns
+with ``DirtyLocalWarning``, which pyproject.toml filters). It passes ``defaults=True`` and
+``unsafe=True``, and catches every exception into ``result.exception`` (``exit_code`` -1):
+render through ``render`` below, which fails the test when Copier failed, or assert on
+``result.exception`` yourself.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_copie.plugin import Copie
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
 
-from render import render  # noqa: E402
-
-__all__ = ["REPO", "every_combination", "render", "render_combination", "run", "uv_command"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_PREFIX",
+    "REPO",
+    "commit_all",
+    "conflicts",
+    "every_combination",
+    "git",
+    "project_env",
+    "render",
+    "render_combination",
+    "run",
+    "uv_command",
+]
 
 BACKENDS = ["json", "sqlite", "redis"]
 SCOPES = ["shared", "per_user"]
-COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"], SCOPES))
+DEFAULT_PREFIX = "persist_"
+# Every backend x sample x language x scope with the default prefix, plus one render with a
+# non-default persist_prefix (the sample app and the project's tests must follow the answer).
+COMBINATIONS = [
+    *(
+        (*combination, DEFAULT_PREFIX)
+        for combination in itertools.product(BACKENDS, [True, False], ["en", "ja"], SCOPES)
+    ),
+    ("sqlite", True, "ja", "per_user", "keep_"),
+]
 
 
-def combination_id(backend: str, sample: bool, language: str, scope: str) -> str:
-    return f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-copie's ``--template`` defaults to the current directory. Read the current
+    directory as this repository, so the tests work from any folder; a ``--template`` naming
+    another folder is used as given."""
+    if Path(config.option.template).resolve() == Path.cwd().resolve():
+        config.option.template = str(REPO)
+
+
+def combination_id(backend: str, sample: bool, language: str, scope: str, prefix: str) -> str:
+    name = f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
+    return name if prefix == DEFAULT_PREFIX else f"{name}-prefix={prefix}"
 
 
 every_combination = pytest.mark.parametrize(
-    ("backend", "sample", "language", "scope"),
+    ("backend", "sample", "language", "scope", "prefix"),
     COMBINATIONS,
     ids=[combination_id(*combination) for combination in COMBINATIONS],
 )
 
 
-def render_combination(dest: Path, backend: str, sample: bool, language: str, scope: str) -> Path:
+def render(
+    copie: Copie, template_dir: Path | None = None, vcs_ref: str = "HEAD", **answers: Any
+) -> Path:
+    """Render with default answers except ``answers`` through pytest-copie (this working tree
+    unless ``template_dir`` / ``vcs_ref`` say otherwise); fail the test with Copier's error if
+    it raised (pytest-copie only records it)."""
+    result = copie.copy(extra_answers=answers, template_dir=template_dir, vcs_ref=vcs_ref)
+    assert result.exception is None, f"copier failed: {result.exception!r}"
+    assert result.project_dir is not None
+    return Path(result.project_dir)
+
+
+def render_combination(
+    copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
+) -> Path:
     return render(
-        dest, backend=backend, include_sample_app=sample, ui_language=language, process_scope=scope
+        copie,
+        backend=backend,
+        include_sample_app=sample,
+        ui_language=language,
+        process_scope=scope,
+        persist_prefix=prefix,
     )
 
 
@@ -73,3 +133,37 @@ def run(
             pytrace=False,
         )
     return result
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-q", "-m", message)
+
+
+# What `copier update` leaves where it could not merge (it exits 0 all the same).
+MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+
+
+def conflicts(project: Path) -> tuple[str, list[str]]:
+    """Unmerged index entries, and the files holding conflict markers, after an update."""
+    unmerged = git(project, "ls-files", "-u")
+    marked = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file()
+        and ".venv" not in path.parts
+        and ".git" not in path.parts
+        and MARKER.search(path.read_text(encoding="utf-8", errors="ignore"))
+    ]
+    return unmerged, marked

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
 from conftest import render, run, uv_command
 
@@ -35,12 +36,12 @@ def states(export: str) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_export_import_round_trip_across_every_backend(tmp_path: Path) -> None:
+def test_export_import_round_trip_across_every_backend(copie: Copie, tmp_path: Path) -> None:
     uv = uv_command().split()
     namespace = f"test-moves-{uuid.uuid4().hex[:8]}"
     projects = {}
     for backend in ("json", "sqlite", "redis"):
-        project = render(tmp_path / backend, backend=backend, include_sample_app=False)
+        project = render(copie, backend=backend, include_sample_app=False)
         run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
         projects[backend] = project
 

@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
-from conftest import render_combination
+from conftest import DEFAULT_PREFIX, render_combination
 
 # Between them, these cover every branch of the README's conditionals.
 COMBINATIONS = [
@@ -36,14 +37,14 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
     params=COMBINATIONS,
     ids=[f"backend={b}-sample={'yes' if s else 'no'}-scope={c}" for b, s, c in COMBINATIONS],
 )
-def readmes(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
+def readmes(request: pytest.FixtureRequest, copie_session: Copie) -> dict[str, str]:
+    # pytest-copie's session-wide `copie`: this fixture is module-scoped, `copie` is not.
     backend, sample, scope = request.param
     texts = {}
     for language in ("en", "ja"):
-        dest = tmp_path_factory.mktemp(language) / "p"
-        project = render_combination(dest, backend, sample, language, scope)
+        project = render_combination(
+            copie_session, backend, sample, language, scope, DEFAULT_PREFIX
+        )
         texts[language] = (project / "README.md").read_text(encoding="utf-8")
     return texts
 

@@ -9,24 +9,26 @@ from pathlib import Path
 import pytest
 import yaml
 from copier.errors import CopierAnswersInterrupt, UserMessageError
+from pytest_copie.plugin import Copie
 
-from conftest import every_combination, render, render_combination
+from conftest import REPO, every_combination, render, render_combination
 
 # GitHub Actions' own `${{ ... }}` is expected in workflow files; anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\.jinja$")
-QUESTIONS = {
-    "project_name",
-    "project_slug",
-    "description",
-    "author_name",
-    "author_email",
-    "backend",
-    "retention_days",
-    "persist_prefix",
-    "include_sample_app",
-    "ui_language",
-    "process_scope",
-}
+
+
+def questions(copier_yml: Path) -> set[str]:
+    """The questions a user answers: copier.yml's keys that are neither settings (``_...``)
+    nor derived values that are never asked (``when: false``) and so never recorded."""
+    config = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
+    return {
+        name
+        for name, spec in config.items()
+        if not name.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
+
+
+QUESTIONS = questions(REPO / "copier.yml")
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -35,9 +37,9 @@ def rendered_files(project: Path) -> list[Path]:
 
 @every_combination
 def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
-    tmp_path: Path, backend: str, sample: bool, language: str, scope: str
+    copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
 ) -> None:
-    project = render_combination(tmp_path / "p", backend, sample, language, scope)
+    project = render_combination(copie, backend, sample, language, scope, prefix)
     for path in rendered_files(project):
         assert not LEFTOVER_JINJA.search(path.name), path
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -54,10 +56,19 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
     dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
     has_redis = any(d.startswith("redis") for d in dependencies["project"]["dependencies"])
     assert has_redis is (backend == "redis")
+    defaults = tomllib.loads(
+        (project / "packages/persistence/src/persistence/defaults.toml").read_text()
+    )
+    assert defaults["key_prefix"] == prefix
 
 
-def test_defaults_render_a_complete_answers_file(tmp_path: Path) -> None:
-    project = render(tmp_path / "p")
+def test_the_question_list_comes_from_copier_yml() -> None:
+    assert {"backend", "persist_prefix", "include_sample_app", "ui_language"} <= QUESTIONS
+    assert not {"redis_namespace", "python_min"} & QUESTIONS  # derived, never asked
+
+
+def test_defaults_render_a_complete_answers_file(copie: Copie) -> None:
+    project = render(copie)
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers.keys() >= QUESTIONS
     assert answers["backend"] == "json"
@@ -71,8 +82,8 @@ def test_defaults_render_a_complete_answers_file(tmp_path: Path) -> None:
     assert defaults["retention_days"] == 7 and defaults["namespace"] == "weekly-reports"
 
 
-def test_a_japanese_project_name_gets_a_usable_slug(tmp_path: Path) -> None:
-    project = render(tmp_path / "p", project_name="週次レポート")
+def test_a_japanese_project_name_gets_a_usable_slug(copie: Copie) -> None:
+    project = render(copie, project_name="週次レポート")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "streamlit-app"
     defaults = tomllib.loads(
@@ -97,9 +108,10 @@ def test_a_japanese_project_name_gets_a_usable_slug(tmp_path: Path) -> None:
     ],
 )
 def test_bad_answers_fail_with_the_validators_message(
-    tmp_path: Path, answers: dict[str, object], message: str
+    copie: Copie, answers: dict[str, object], message: str
 ) -> None:
-    with pytest.raises((ValueError, UserMessageError, CopierAnswersInterrupt)) as caught:
-        render(tmp_path / "p", **answers)
-    assert message in str(caught.value)
-    assert not (tmp_path / "p" / "pyproject.toml").exists()
+    result = copie.copy(extra_answers=answers)
+    assert isinstance(result.exception, (ValueError, UserMessageError, CopierAnswersInterrupt))
+    assert message in str(result.exception)
+    assert result.project_dir is None
+    assert not list(copie.test_dir.rglob("pyproject.toml"))

@@ -2,22 +2,23 @@
 
 Each test builds a throwaway template repository from this working tree and tags it
 `1.0.0`, so it depends on none of this repository's own tags (CI clones may have none).
+Projects are generated and updated through pytest-copie (`copie.copy(template_dir=...)`,
+`copie.update`); only the update that changes an answer calls Copier's API (see `update`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import copier
 import pytest
+from pytest_copie.plugin import Copie, Result
 
-from conftest import BACKENDS, REPO, run, uv_command
+from conftest import BACKENDS, REPO, commit_all, conflicts, git, run, uv_command
 
-MARKER = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
 USER_PAGE = """import streamlit as st
 
 st.title("My own page")
@@ -29,22 +30,6 @@ from persistence.ui import t
 
 st.title(t("nav.report") + " summary")
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout
-
-
-def commit_all(cwd: Path, message: str) -> None:
-    git(cwd, "add", "-A")
-    git(cwd, "commit", "-q", "-m", message)
 
 
 @pytest.fixture
@@ -105,44 +90,45 @@ def release_1_1_0(repo: Path) -> None:
     git(repo, "tag", "1.1.0")
 
 
-def generate(repo: Path, dest: Path, **answers: object) -> Path:
-    copier.run_copy(str(repo), str(dest), data=answers, defaults=True, vcs_ref="1.0.0", quiet=True)
-    git(dest, "init", "-q", "-b", "main")
-    commit_all(dest, "generated from template 1.0.0")
-    return dest
+def generate(copie: Copie, repo: Path, **answers: object) -> Result:
+    result = copie.copy(extra_answers=answers, template_dir=repo, vcs_ref="1.0.0")
+    assert result.exception is None, f"copier failed: {result.exception!r}"
+    assert result.project_dir is not None
+    git(result.project_dir, "init", "-q", "-b", "main")
+    commit_all(result.project_dir, "generated from template 1.0.0")
+    return result
 
 
-def update(project: Path, vcs_ref: str = "1.1.0", **answers: object) -> None:
+def update(copie: Copie, generated: Result, vcs_ref: str = "1.1.0", **answers: object) -> None:
+    """`copier update` to ``vcs_ref`` (pytest-copie passes `unsafe=True`, which runs the
+    release's _migrations), changing the recorded ``answers``."""
+    assert generated.project_dir is not None
+    if not answers:
+        result = copie.update(generated, vcs_ref=vcs_ref)
+        assert result.exception is None, f"copier update failed: {result.exception!r}"
+        return
+    # Copier's API here, not pytest-copie: `copie.update(extra_answers=...)` passes them as
+    # `user_defaults`, which never override the answers already recorded in the answers
+    # file, so it cannot change an answer. `data=` does, as `copier update --data` does.
     copier.run_update(
-        str(project),
+        str(generated.project_dir),
         data=answers,
         defaults=True,
         overwrite=True,
-        unsafe=True,  # runs the release's _migrations
+        unsafe=True,
         vcs_ref=vcs_ref,
         quiet=True,
     )
 
 
-def conflicts(project: Path) -> tuple[str, list[str]]:
-    unmerged = git(project, "ls-files", "-u")
-    marked = [
-        str(path.relative_to(project))
-        for path in project.rglob("*")
-        if path.is_file()
-        and ".venv" not in path.parts
-        and ".git" not in path.parts
-        and MARKER.search(path.read_text(encoding="utf-8", errors="ignore"))
-    ]
-    return unmerged, marked
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_update_brings_the_release_and_keeps_the_users_work(
-    template_repo: Path, tmp_path: Path, backend: str
+    copie: Copie, template_repo: Path, backend: str
 ) -> None:
-    project = generate(template_repo, tmp_path / "app", backend=backend)
+    generated = generate(copie, template_repo, backend=backend)
+    project = generated.project_dir
+    assert project is not None
     (project / "apps/main/app_pages/my_page.py").write_text(USER_PAGE, encoding="utf-8")
     with (project / ".streamlit/config.toml").open("a", encoding="utf-8") as handle:
         handle.write('\n[theme]\nprimaryColor = "#0a7d5a"\n')
@@ -153,7 +139,7 @@ def test_update_brings_the_release_and_keeps_the_users_work(
     commit_all(project, "user work")
     release_1_1_0(template_repo)
 
-    update(project)
+    update(copie, generated)
 
     assert conflicts(project) == ("", [])
     assert (project / "apps/main/app_pages/my_page.py").read_text(encoding="utf-8") == USER_PAGE
@@ -170,9 +156,11 @@ def test_update_brings_the_release_and_keeps_the_users_work(
 
 
 def test_a_colliding_edit_is_reported_by_make_check_update(
-    template_repo: Path, tmp_path: Path
+    copie: Copie, template_repo: Path
 ) -> None:
-    project = generate(template_repo, tmp_path / "app")
+    generated = generate(copie, template_repo)
+    project = generated.project_dir
+    assert project is not None
     replace_in(
         project / "packages/persistence/src/persistence/names.py",
         "MAX_NAME_LENGTH = 200",
@@ -181,7 +169,7 @@ def test_a_colliding_edit_is_reported_by_make_check_update(
     commit_all(project, "user edit on the same line")
     release_1_1_0(template_repo)
 
-    update(project)
+    update(copie, generated)
 
     _, marked = conflicts(project)
     assert "packages/persistence/src/persistence/names.py" in marked
@@ -198,16 +186,19 @@ def test_a_colliding_edit_is_reported_by_make_check_update(
 
 @pytest.mark.slow
 def test_switching_backend_replaces_the_backend_files_and_data_follows(
-    template_repo: Path, tmp_path: Path
+    copie: Copie, template_repo: Path, tmp_path: Path
 ) -> None:
-    project = generate(template_repo, tmp_path / "app", backend="json")
+    generated = generate(copie, template_repo, backend="json")
+    project = generated.project_dir
+    assert project is not None
     uv = uv_command().split()
     run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
     run([*uv, "run", "--no-sync", "python", "-c", SEED_PROCESS], cwd=project)
     dump = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project).stdout
     (tmp_path / "dump.json").write_text(dump, encoding="utf-8")
+    commit_all(project, "lock")  # a team commits its uv.lock; Copier updates only clean trees
 
-    update(project, vcs_ref="1.0.0", backend="sqlite")
+    update(copie, generated, vcs_ref="1.0.0", backend="sqlite")
 
     storage = project / "packages/persistence/src/persistence/storage"
     assert (storage / "sqlite_store.py").exists()
