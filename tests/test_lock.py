@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
 from conftest import render, run, uv_command
 
@@ -26,9 +27,9 @@ def dependency_layer_files(dockerfile: str) -> list[tuple[list[str], str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("sample", [True, False], ids=["sample=yes", "sample=no"])
 def test_the_lock_is_committed_and_the_image_and_ci_build_from_it(
-    tmp_path: Path, sample: bool
+    copie: Copie, tmp_path: Path, sample: bool
 ) -> None:
-    project = render(tmp_path / "project", backend="sqlite", include_sample_app=sample)
+    project = render(copie, backend="sqlite", include_sample_app=sample)
     uv = uv_command().split()
     run([*uv, "lock"], cwd=project)
     run([*uv, "lock", "--check"], cwd=project)
