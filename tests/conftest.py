@@ -18,7 +18,7 @@ from render import render  # noqa: E402
 
 __all__ = ["REPO", "every_combination", "render", "render_combination", "run", "uv_command"]
 
-BACKENDS = ["json", "sqlite", "redis"]
+BACKENDS = ["json", "sqlite", "redis", "postgres"]
 SCOPES = ["shared", "per_user"]
 COMBINATIONS = list(itertools.product(BACKENDS, [True, False], ["en", "ja"], SCOPES))
 
@@ -46,10 +46,12 @@ def uv_command() -> str:
 
 
 def project_env(**extra: str) -> dict[str, str]:
-    """The environment a generated project's commands run in: real Redis, no downloads."""
+    """The environment a generated project's commands run in: real Redis and PostgreSQL, no
+    downloads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env.setdefault("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     return {**env, **extra}
 
 
