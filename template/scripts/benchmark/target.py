@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from persistence.settings import default_storage_url, get_settings
 from persistence.storage import StorageInterface, backend_of, open_storage
@@ -70,5 +70,5 @@ def _without_schema(url: str) -> str:
     """``url`` without a PostgreSQL ``?schema=``, which would win over the run's namespace
     and put the benchmark's processes among yours."""
     parts = urlsplit(url)
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "schema"]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    query = "&".join(item for item in parts.query.split("&") if not item.startswith("schema="))
+    return urlunsplit(parts._replace(query=query))
