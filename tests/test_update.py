@@ -210,6 +210,7 @@ def test_switching_backend_replaces_the_backend_files_and_data_follows(
     run([*uv, "run", "--no-sync", "python", "-c", SEED_PROCESS], cwd=project)
     dump = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project).stdout
     (tmp_path / "dump.json").write_text(dump, encoding="utf-8")
+    commit_all(project, "lock")  # a team commits its uv.lock; Copier updates only clean trees
 
     update(project, vcs_ref="1.0.0", backend=target)
 
