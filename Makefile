@@ -18,7 +18,7 @@ bootstrap:  ## install uv (when missing) and the template's dev tools
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --quiet
 
-demo: bootstrap  ## render with default answers into build/demo and start it (BACKEND=json|sqlite|redis)
+demo: bootstrap  ## render with default answers into build/demo and start it (BACKEND=json|sqlite|redis|postgres)
 	@$(UV) run --no-sync python tools/demo.py --backend $(BACKEND) --dest $(DEMO_DIR)
 	cd $(DEMO_DIR) && $(UV) sync --all-packages --quiet && \
 		$(UV) run --no-sync streamlit run apps/main/app.py --server.port $(PORT)

@@ -42,7 +42,7 @@ __all__ = [
     "uv_command",
 ]
 
-BACKENDS = ["json", "sqlite", "redis"]
+BACKENDS = ["json", "sqlite", "redis", "postgres"]
 SCOPES = ["shared", "per_user"]
 DEFAULT_PREFIX = "persist_"
 # Every backend x sample x language x scope with the default prefix, plus one render with a
@@ -119,10 +119,12 @@ def mypy_cache_dir() -> Path:
 
 
 def project_env(**extra: str) -> dict[str, str]:
-    """The environment a generated project's commands run in: real Redis, no downloads."""
+    """The environment a generated project's commands run in: real Redis and PostgreSQL, no
+    downloads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env.setdefault("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     env.setdefault("MYPY_CACHE_DIR", str(mypy_cache_dir()))
     return {**env, **extra}
 

@@ -1,5 +1,6 @@
 """Data follows a backend switch: `persist export` from one backend and `persist import`
-into the next, JSON -> SQLite -> Redis -> JSON, ends with exactly what it started with."""
+into the next, JSON -> SQLite -> Redis -> PostgreSQL -> JSON, ends with exactly what it
+started with."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 from pytest_copie.plugin import Copie
 
-from conftest import render, run, uv_command
+from conftest import BACKENDS, render, run, uv_command
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SERVER_URLS = {"redis": REDIS_URL, "postgres": POSTGRES_URL}
 SEED = """
 import datetime as dt
 from persistence import open_storage
@@ -36,11 +39,14 @@ def states(export: str) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_export_import_round_trip_across_every_backend(copie: Copie, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chain", [BACKENDS], ids=["-".join([*BACKENDS, BACKENDS[0]])])
+def test_export_import_round_trip_across_every_backend(
+    copie: Copie, tmp_path: Path, chain: list[str]
+) -> None:
     uv = uv_command().split()
     namespace = f"test-moves-{uuid.uuid4().hex[:8]}"
     projects = {}
-    for backend in ("json", "sqlite", "redis"):
+    for backend in chain:
         project = render(copie, backend=backend, include_sample_app=False)
         run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
         projects[backend] = project
@@ -50,7 +56,7 @@ def test_export_import_round_trip_across_every_backend(copie: Copie, tmp_path: P
             [*uv, "run", "--no-sync", "persist", *args],
             cwd=projects[backend],
             PERSIST_NAMESPACE=namespace,
-            PERSIST_STORAGE_URL=REDIS_URL if backend == "redis" else "",
+            PERSIST_STORAGE_URL=SERVER_URLS.get(backend, ""),
         ).stdout
 
     run([*uv, "run", "--no-sync", "python", "-c", SEED], cwd=projects["json"])
@@ -59,7 +65,7 @@ def test_export_import_round_trip_across_every_backend(copie: Copie, tmp_path: P
     dump = tmp_path / "dump.json"
     latest = first
     try:
-        for backend in ("sqlite", "redis", "json"):
+        for backend in [*chain[1:], chain[0]]:
             dump.write_text(latest, encoding="utf-8")
             if backend == "json":  # back home: start from an empty folder
                 persist("json", "delete", "2025年1月_週次レポート")
@@ -76,6 +82,15 @@ def test_export_import_round_trip_across_every_backend(copie: Copie, tmp_path: P
                 PERSIST_NAMESPACE=namespace,
                 PERSIST_STORAGE_URL=REDIS_URL,
             )
+        run(
+            [*uv, "run", "--no-sync", "python", "-c", DROP_SCHEMA.format(schema=namespace)],
+            cwd=projects["postgres"],
+            POSTGRES_URL=POSTGRES_URL,
+        )
 
 
 DROP = "from persistence import open_storage; open_storage().delete_process({name!r})"
+DROP_SCHEMA = (
+    "import os; from tests.postgres_fixtures import drop_schema; "
+    "drop_schema(os.environ['POSTGRES_URL'], {schema!r})"
+)

@@ -22,6 +22,7 @@ COMBINATIONS = [
     ("json", True, "per_user"),
     ("sqlite", False, "shared"),
     ("redis", True, "shared"),
+    ("postgres", False, "per_user"),
 ]
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 HEADING = re.compile(r"^(#{1,6}) (.*)$")

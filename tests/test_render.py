@@ -11,7 +11,7 @@ import yaml
 from copier.errors import CopierAnswersInterrupt, UserMessageError
 from pytest_copie.plugin import Copie
 
-from conftest import REPO, every_combination, render, render_combination
+from conftest import BACKENDS, REPO, every_combination, render, render_combination
 
 # GitHub Actions' own `${{ ... }}` is expected in workflow files; anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\.jinja$")
@@ -46,16 +46,15 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
         assert not LEFTOVER_JINJA.search(text.replace("${{", "")), f"Jinja left in {path}"
     stores = {p.name for p in (project / "packages/persistence/src/persistence/storage").iterdir()}
     assert f"{backend}_store.py" in stores
-    assert (
-        not {f"{other}_store.py" for other in ("json", "sqlite", "redis") if other != backend}
-        & stores
-    )
+    assert not {f"{other}_store.py" for other in BACKENDS if other != backend} & stores
     assert (project / "apps/sample/app.py").exists() is sample
     assert (project / "apps/sample/strings.toml").exists() is sample  # its wording goes with it
     assert (project / "run_sample.sh").exists() is sample
     dependencies = tomllib.loads((project / "packages/persistence/pyproject.toml").read_text())
     has_redis = any(d.startswith("redis") for d in dependencies["project"]["dependencies"])
     assert has_redis is (backend == "redis")
+    has_psycopg = any(d.startswith("psycopg") for d in dependencies["project"]["dependencies"])
+    assert has_psycopg is (backend == "postgres")
     defaults = tomllib.loads(
         (project / "packages/persistence/src/persistence/defaults.toml").read_text()
     )
@@ -115,3 +114,24 @@ def test_bad_answers_fail_with_the_validators_message(
     assert message in str(result.exception)
     assert result.project_dir is None
     assert not list(copie.test_dir.rglob("pyproject.toml"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_server_backend_brings_its_service_to_ci_and_compose(
+    copie: Copie, backend: str
+) -> None:
+    project = render(copie, backend=backend, include_sample_app=False)
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["check"]
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    servers = {"redis", "postgres"} & {backend}
+    assert set(ci.get("services", {})) == servers
+    assert set(compose["services"]) == {"app", "proxy", *servers}
+    secrets = (project / ".streamlit/secrets.toml.example").read_text()
+    if backend == "postgres":
+        assert ci["env"]["POSTGRES_URL"].startswith("postgresql://")
+        assert compose["services"]["postgres"]["volumes"] == [
+            "postgres-data:/var/lib/postgresql/data"
+        ]
+        assert "postgres-data" in compose["volumes"]
+        assert "postgresql://" in compose["services"]["app"]["environment"]["PERSIST_STORAGE_URL"]
+        assert '# storage_url = "postgresql://' in secrets

@@ -9,8 +9,10 @@ Projects are generated and updated through pytest-copie (`copie.copy(template_di
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import copier
@@ -19,6 +21,7 @@ from pytest_copie.plugin import Copie, Result
 
 from conftest import BACKENDS, REPO, commit_all, conflicts, git, run, uv_command
 
+POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 USER_PAGE = """import streamlit as st
 
 st.title("My own page")
@@ -185,8 +188,9 @@ def test_a_colliding_edit_is_reported_by_make_check_update(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("target", ["sqlite", "postgres"])
 def test_switching_backend_replaces_the_backend_files_and_data_follows(
-    copie: Copie, template_repo: Path, tmp_path: Path
+    copie: Copie, template_repo: Path, tmp_path: Path, target: str
 ) -> None:
     generated = generate(copie, template_repo, backend="json")
     project = generated.project_dir
@@ -198,17 +202,30 @@ def test_switching_backend_replaces_the_backend_files_and_data_follows(
     (tmp_path / "dump.json").write_text(dump, encoding="utf-8")
     commit_all(project, "lock")  # a team commits its uv.lock; Copier updates only clean trees
 
-    update(copie, generated, vcs_ref="1.0.0", backend="sqlite")
+    update(copie, generated, vcs_ref="1.0.0", backend=target)
 
     storage = project / "packages/persistence/src/persistence/storage"
-    assert (storage / "sqlite_store.py").exists()
+    assert (storage / f"{target}_store.py").exists()
     assert not (storage / "json_store.py").exists()
     assert conflicts(project) == ("", [])
     run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
-    run([*uv, "run", "--no-sync", "persist", "import", str(tmp_path / "dump.json")], cwd=project)
-    again = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project).stdout
+    # A server backend: the test's own schema on the test database, dropped at the end.
+    schema = f"test-switch-{uuid.uuid4().hex[:8]}"
+    where = {"PERSIST_STORAGE_URL": POSTGRES_URL, "PERSIST_NAMESPACE": schema}
+    where = where if target == "postgres" else {}
+    try:
+        persist = [*uv, "run", "--no-sync", "persist"]
+        run([*persist, "import", str(tmp_path / "dump.json")], cwd=project, **where)
+        again = run([*persist, "export"], cwd=project, **where).stdout
+    finally:
+        if target == "postgres":
+            drop = f"drop_schema({POSTGRES_URL!r}, {schema!r})"
+            run([*uv, "run", "--no-sync", "python", "-c", DROP_SCHEMA + drop], cwd=project)
     assert saved_states(again) == saved_states(dump) != []
     run(["make", "test", f"UV={uv_command()}"], cwd=project)
+
+
+DROP_SCHEMA = "from tests.postgres_fixtures import drop_schema; "
 
 
 def saved_states(export: str) -> list[tuple[str, object]]:

@@ -20,12 +20,13 @@ import sys
 import tempfile
 import time
 
-from demo import redis_answers
+from demo import postgres_answers, redis_answers
 
 from render import REPO, render
 
-BACKENDS = ["json", "sqlite", "redis"]
+BACKENDS = ["json", "sqlite", "redis", "postgres"]
 REDIS_URL = "redis://127.0.0.1:6379/0"
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def uv() -> list[str]:
@@ -36,6 +37,7 @@ def project_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("REDIS_URL", REDIS_URL)
+    env.setdefault("POSTGRES_URL", POSTGRES_URL)
     return env
 
 
@@ -80,6 +82,9 @@ def main() -> int:
     for backend in args.backend or BACKENDS:
         if backend == "redis" and not redis_answers(project_env()["REDIS_URL"]):
             print(f"### redis — skipped: no Redis answers at {project_env()['REDIS_URL']}\n")
+            continue
+        if backend == "postgres" and not postgres_answers(project_env()["POSTGRES_URL"]):
+            print(f"### postgres — skipped: nothing answers at {project_env()['POSTGRES_URL']}\n")
             continue
         print(f"benchmarking {backend} ...", file=sys.stderr, flush=True)
         try:

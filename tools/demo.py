@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from render import render
 
 REDIS_URL = "redis://localhost:6379/0"
+POSTGRES_URL = "postgresql://postgres@localhost:5432/postgres"
 
 
 def redis_answers(url: str) -> bool:
@@ -23,15 +24,34 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def postgres_answers(url: str) -> bool:
+    """Whether a PostgreSQL server listens where ``url`` points (a TCP connect suffices)."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", parts.port or 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", choices=["json", "sqlite", "redis"], default="json")
+    parser.add_argument(
+        "--backend", choices=["json", "sqlite", "redis", "postgres"], default="json"
+    )
     parser.add_argument("--dest", type=Path, default=Path("build/demo"))
     args = parser.parse_args()
     if args.backend == "redis" and not redis_answers(REDIS_URL):
         print(
             f"make demo BACKEND=redis needs a Redis server at {REDIS_URL}; none answers.\n"
             "Start one (e.g. `redis-server --daemonize yes`) and run it again.",
+            file=sys.stderr,
+        )
+        return 1
+    if args.backend == "postgres" and not postgres_answers(POSTGRES_URL):
+        print(
+            f"make demo BACKEND=postgres needs a PostgreSQL server at {POSTGRES_URL}; none "
+            "answers.\nStart one (e.g. `pg_ctlcluster 15 main start`) and run it again.",
             file=sys.stderr,
         )
         return 1

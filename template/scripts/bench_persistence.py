@@ -6,7 +6,8 @@
 
 With ``--url`` the benchmark never touches your processes: JSON and SQLite work in a fresh
 ``.bench-*`` folder beside the configured one (same disk, same fsync), Redis in a unique
-namespace on the same server. Everything it creates is deleted at the end.
+namespace on the same server, PostgreSQL in unique schemas of the same database (a
+``?schema=`` in the URL is ignored). Everything it creates is deleted at the end.
 
 Prints one Markdown table: median and p95 per operation, and two ratios measured in the
 same run, interleaved round by round so that machine noise hits every column alike:
@@ -15,7 +16,8 @@ same run, interleaved round by round so that machine noise hits every column ali
   dict on every rerun, ``load_process`` plus assignment to switch);
 * **raw floor**: the bare backend operation for the same bytes, without this package
   (JSON: ``json.dump`` to a temp file + fsync + ``os.replace``; SQLite: one upsert in a
-  transaction; Redis: one ``HSET`` round trip; reads: one read of the same data).
+  transaction; Redis: one ``HSET`` round trip; PostgreSQL: one upsert round trip, committed;
+  reads: one read of the same data).
 """
 
 from __future__ import annotations

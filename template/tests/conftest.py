@@ -20,12 +20,14 @@ from persistence.storage.scoped import ScopedStorage
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = [
     backend
-    for backend in ("json", "sqlite", "redis")
+    for backend in ("json", "sqlite", "redis", "postgres")
     if importlib.util.find_spec(f"persistence.storage.{backend}_store") is not None
 ]
 
-# Only a Redis project has (and needs) the redis package and its fixtures.
-pytest_plugins = ["tests.redis_fixtures"] if "redis" in BACKENDS else []
+# Only a Redis or PostgreSQL project has (and needs) its client package and its fixtures.
+pytest_plugins = [
+    f"tests.{backend}_fixtures" for backend in BACKENDS if backend in {"redis", "postgres"}
+]
 
 
 def free_port() -> int:
@@ -56,7 +58,8 @@ def clock() -> FakeClock:
 
 @dataclasses.dataclass
 class StoreFactory:
-    """Opens stores on one isolated location (folder, database file or Redis namespace).
+    """Opens stores on one isolated location (folder, database file, Redis namespace or
+    PostgreSQL schema).
 
     With an ``owner``, each store is that user's per-user view (``ScopedStorage``) of it.
     """
@@ -95,6 +98,9 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
         url = request.getfixturevalue("redis_url")
         # Requested now: pytest deprecates asking for a fixture during teardown.
         drop_namespace = request.getfixturevalue("drop_redis_namespace")
+    elif backend == "postgres":
+        url = request.getfixturevalue("postgres_url")  # the namespace is the schema
+        drop_namespace = request.getfixturevalue("drop_postgres_schema")
     else:
         url = default_storage_url(backend, tmp_path)
     settings = dataclasses.replace(

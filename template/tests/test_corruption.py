@@ -31,6 +31,15 @@ def corrupt(make_store: StoreFactory, name: str) -> None:
                 "(SELECT id FROM processes WHERE name = ?)",
                 (BROKEN, name),
             )
+    elif make_store.backend == "postgres":
+        fixtures: Any = importlib.import_module("tests.postgres_fixtures")
+        fixtures.run_sql(
+            url,
+            make_store.settings.namespace,
+            "UPDATE entries SET value = %s WHERE key = 'persist_a' AND process_id = "
+            "(SELECT id FROM processes WHERE name = %s)",
+            (BROKEN, name),
+        )
     else:
         redis: Any = importlib.import_module("redis")
         client = redis.Redis.from_url(url)

@@ -10,17 +10,24 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from persistence.settings import default_storage_url, get_settings
 from persistence.storage import StorageInterface, backend_of, open_storage
 from persistence.storage.base import url_path
+
+# Backends that live on a server: the benchmark works there in a namespace of its own, and
+# the environment variable the tests use names the server when no URL is given.
+SERVERS = {"redis": "REDIS_URL", "postgres": "POSTGRES_URL"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Target:
     backend: str
     url: str
-    namespace: str  # Redis: this run's own; JSON and SQLite: the folder is the namespace
+    # Redis: this run's own key prefix; PostgreSQL: its own schema; JSON and SQLite: the
+    # folder is the namespace.
+    namespace: str
     workdir: Path  # deleted when the run ends
 
     def store(self, url: str | None = None, namespace: str | None = None) -> StorageInterface:
@@ -31,7 +38,7 @@ class Target:
 
     def listing_store(self) -> StorageInterface:
         """A separate store holding only the listing scenario's processes."""
-        if self.backend == "redis":
+        if self.backend in SERVERS:
             return self.store(namespace=f"{self.namespace}-listing")
         return self.store(url=default_storage_url(self.backend, self.workdir / "listing"))
 
@@ -39,18 +46,29 @@ class Target:
 @contextlib.contextmanager
 def bench_target(url: str | None) -> Iterator[Target]:
     """Where to measure: a temporary store, or a fresh place beside the one ``url`` names
-    (JSON and SQLite: a ``.bench-*`` folder on the same disk; Redis: the same server)."""
+    (JSON and SQLite: a ``.bench-*`` folder on the same disk; Redis and PostgreSQL: the same
+    server, in a namespace or schema of the run's own)."""
     settings = get_settings()
     backend = backend_of(url) if url else settings.backend
-    parent = url_path(url).resolve().parent if url and backend != "redis" else None
+    parent = url_path(url).resolve().parent if url and backend not in SERVERS else None
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".bench-", dir=parent))
-    if backend == "redis":
-        store_url = url or os.environ.get("REDIS_URL") or settings.storage_url
+    if backend in SERVERS:
+        store_url = url or os.environ.get(SERVERS[backend]) or settings.storage_url
+        if backend == "postgres":
+            store_url = _without_schema(store_url)  # the run's schema is its namespace
     else:
         store_url = default_storage_url(backend, workdir)
     try:
         yield Target(backend, store_url, f"bench-{uuid.uuid4().hex[:12]}", workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _without_schema(url: str) -> str:
+    """``url`` without a PostgreSQL ``?schema=``, which would win over the run's namespace
+    and put the benchmark's processes among yours."""
+    parts = urlsplit(url)
+    query = "&".join(item for item in parts.query.split("&") if not item.startswith("schema="))
+    return urlunsplit(parts._replace(query=query))

@@ -157,18 +157,18 @@ def store(make_store: StoreFactory) -> Iterator[StorageInterface]:
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "default.conf.template"
 NGINX_MAIN = """worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
+pid ROOT/nginx.pid;
+error_log ROOT/error.log warn;
+events { worker_connections 256; }
+http {
     access_log off;
-    client_body_temp_path {root}/body;
-    proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi;
-    uwsgi_temp_path {root}/uwsgi;
-    scgi_temp_path {root}/scgi;
-    include {root}/default.conf;
-}}
+    client_body_temp_path ROOT/body;
+    proxy_temp_path ROOT/proxy;
+    fastcgi_temp_path ROOT/fastcgi;
+    uwsgi_temp_path ROOT/uwsgi;
+    scgi_temp_path ROOT/scgi;
+    include ROOT/default.conf;
+}
 """
 
 
@@ -194,7 +194,7 @@ class Proxy:
         config = config.replace("${NGINX_PORT}", f"127.0.0.1:{self.port}")
         root.mkdir(parents=True, exist_ok=True)
         (root / "default.conf").write_text(config, encoding="utf-8")
-        (root / "nginx.conf").write_text(NGINX_MAIN.format(root=root), encoding="utf-8")
+        (root / "nginx.conf").write_text(NGINX_MAIN.replace("ROOT", str(root)), encoding="utf-8")
         self._command = [executable, "-p", str(root), "-c", str(root / "nginx.conf")]
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -22,19 +22,26 @@ from persistence.errors import ConfigurationError
 
 _DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
-# Where each backend keeps its data inside a folder. Redis keeps none: it is a server.
+# Where each backend keeps its data inside a folder. Redis and PostgreSQL keep none: they
+# are servers, and the default is the one on this machine.
 _IN_FOLDER = {"json": "processes", "sqlite": "state.db"}
-_LOCAL_REDIS_URL = "redis://localhost:6379/0"
+_LOCAL_SERVER_URLS = {
+    "redis": "redis://localhost:6379/0",
+    "postgres": "postgresql://postgres@localhost:5432/postgres",
+}
 
 
 def default_storage_url(backend: str, folder: str | Path = "data") -> str:
     """The storage URL ``backend`` uses unless told otherwise: a folder of JSON files or a
     SQLite database file inside ``folder`` (relative to the working directory, or
-    absolute), or the local Redis server. The app, the tests and the benchmark all use it."""
-    if backend == "redis":
-        return _LOCAL_REDIS_URL
+    absolute), or the local Redis or PostgreSQL server. The app, the tests and the benchmark
+    all use it."""
+    if backend in _LOCAL_SERVER_URLS:
+        return _LOCAL_SERVER_URLS[backend]
     if backend not in _IN_FOLDER:
-        raise ConfigurationError(f"Unknown backend {backend!r}; use json, sqlite or redis.")
+        raise ConfigurationError(
+            f"Unknown backend {backend!r}; use json, sqlite, redis or postgres."
+        )
     return f"{backend}:///{folder}/{_IN_FOLDER[backend]}"
 
 

@@ -26,6 +26,8 @@ SCHEMES = {
     "redis": "redis",
     "rediss": "redis",
     "unix": "redis",
+    "postgresql": "postgres",
+    "postgres": "postgres",
 }
 
 
