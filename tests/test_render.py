@@ -117,9 +117,7 @@ def test_bad_answers_fail_with_the_validators_message(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_server_backend_brings_its_service_to_ci_and_compose(
-    copie: Copie, backend: str
-) -> None:
+def test_a_server_backend_brings_its_service_to_ci_and_compose(copie: Copie, backend: str) -> None:
     project = render(copie, backend=backend, include_sample_app=False)
     ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["check"]
     compose = yaml.safe_load((project / "compose.yaml").read_text())
