@@ -17,6 +17,8 @@ from pandas.testing import assert_frame_equal, assert_series_equal
 
 from persistence import codec
 from persistence.errors import UnstorableValueError
+from persistence.storage import StorageInterface
+from persistence.sync import StateSync
 
 ZONES = ["UTC", "Asia/Tokyo", "America/New_York"]
 # Instants pandas can hold at nanosecond precision (1677-2262), as nanoseconds since 1970.
@@ -247,3 +249,24 @@ def test_containers_of_frames_compare_by_content() -> None:
     assert codec.same_value([frame], [frame.copy()])
     assert codec.same_value({"t": frame}, {"t": frame.copy()})
     assert not codec.same_value([frame], [frame.fillna(0)])
+
+
+# -- the engine -------------------------------------------------------------------------------
+def test_the_engine_saves_a_frame_once_and_notices_an_in_place_edit(
+    store: StorageInterface,
+) -> None:
+    store.create_process("p")
+    sync = StateSync(store, {}, prefix="persist_", max_bytes=1 << 20)
+    sync.open("p")
+    frame = pd.DataFrame({"item": ["a", "b"], "amount": [1.5, float("nan")]})
+    sync.state["persist_table"] = frame
+    sync.end_run(sync.begin_run())
+    revision = store.process_revision("p")
+    for _ in range(3):  # NaN equals NaN: an unchanged table writes nothing
+        sync.end_run(sync.begin_run())
+    assert store.process_revision("p") == revision
+    frame.loc[1, "amount"] = 2.0
+    sync.end_run(sync.begin_run())
+    saved = store.load_process("p")
+    assert saved is not None
+    assert_frame_equal(saved["persist_table"], frame, **STRICT)
