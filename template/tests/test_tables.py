@@ -258,3 +258,16 @@ def test_other_editor_arguments_keep_the_edits(
     assert saved_table(app_storage, name=numbers)["a"].tolist() == [5, 2, 7]
     send_edits(at, edited={1: {"a": 0}})
     assert saved_table(app_storage, name=numbers)["a"].tolist() == [5, 0, 7]
+
+
+def test_a_table_that_cannot_be_stored_warns_and_loses_nothing_else(
+    tables: AppTest, app_storage: StoreFactory
+) -> None:
+    months = pd.DataFrame({"month": pd.period_range("2025-01", periods=2, freq="M")})
+    tables.session_state[key("months")] = months
+    send_edits(tables, edited={0: {"amount": 1}})
+    warnings = " ".join(str(warning.value) for warning in tables.sidebar.warning)
+    assert key("months") in warnings and "period" in warnings
+    saved = app_storage().load_process(NAME) or {}
+    assert key("months") not in saved
+    assert saved[EXPENSES]["amount"].tolist()[0] == 1
