@@ -271,3 +271,25 @@ def test_a_table_that_cannot_be_stored_warns_and_loses_nothing_else(
     saved = app_storage().load_process(NAME) or {}
     assert key("months") not in saved
     assert saved[EXPENSES]["amount"].tolist()[0] == 1
+
+
+def test_rows_added_by_the_editor_keep_the_tables_shape() -> None:
+    """pandas 2 turns a nullable column into ``object`` when the editor adds a row; the
+    table gets its dtypes back where no value is lost, and its RangeIndex."""
+    from persistence.ui.widgets import _like
+
+    base = pd.DataFrame(
+        {
+            "item": pd.array(["a"], dtype="string"),
+            "kind": pd.Categorical(["x"], categories=["x"]),
+        }
+    )
+    returned = pd.DataFrame(
+        {"item": pd.array(["a", None], dtype=object), "kind": pd.array(["x", "new"], dtype=object)},
+        index=pd.Index([0, 5]),
+    )
+    shaped = _like(returned, base)
+    assert isinstance(shaped.index, pd.RangeIndex)
+    assert shaped["item"].dtype == base["item"].dtype
+    assert shaped["item"].isna().tolist() == [False, True]
+    assert shaped["kind"].tolist() == ["x", "new"], "a value the categories lack is kept"

@@ -22,6 +22,7 @@ is the later write and wins the whole table.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,30 @@ def _signature(kwargs: dict[str, Any]) -> str:
     their arguments do not; objects count by their type, never by their address)."""
     identity = {k: v for k, v in kwargs.items() if k not in {"on_change", "args", "kwargs"}}
     return json.dumps(identity, sort_keys=True, default=lambda obj: type(obj).__qualname__)
+
+
+def _like(returned: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The editor's result in the base's shape where rows added or deleted changed it: a
+    ``RangeIndex`` numbered again from 0, and nullable (extension) dtypes that pandas
+    turned into ``object`` for an added row (pandas 2) given back, when that loses
+    nothing."""
+    if isinstance(base.index, pd.RangeIndex) and not isinstance(returned.index, pd.RangeIndex):
+        returned = returned.reset_index(drop=True)
+    if not base.columns.is_unique or not returned.columns.equals(base.columns):
+        return returned
+    for label, dtype in base.dtypes.items():
+        column = returned[label]
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype) or column.dtype == dtype:
+            continue
+        try:
+            with warnings.catch_warnings():  # pandas warns before it starts refusing a cast
+                warnings.simplefilter("ignore")
+                cast = column.astype(dtype)
+        except (TypeError, ValueError):
+            continue  # the edited values no longer fit the dtype: keep pandas' choice
+        if cast.isna().equals(column.isna()):  # no value lost (a category it lacks, say)
+            returned[label] = cast
+    return returned
 
 
 def persistent_data_editor(
@@ -127,10 +152,7 @@ def persistent_data_editor(
         editor.stale = True
         st.rerun()
     editor.edits = after
-    if isinstance(editor.base.index, pd.RangeIndex) and not isinstance(
-        returned.index, pd.RangeIndex
-    ):
-        returned = returned.reset_index(drop=True)  # rows were added or deleted
+    returned = _like(returned, editor.base)
     if same_value(returned, current):
         if edited_now:  # an edit that gives back what the key holds (a colleague's save)
             editor.result = current.copy(deep=True)
