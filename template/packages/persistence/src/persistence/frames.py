@@ -177,7 +177,10 @@ def _dtype_from_name(name: str) -> Any:
     family, storage = match.groups()
     if family == "string":
         return pd.StringDtype(storage)
-    return pd.StringDtype(storage, na_value=np.nan)
+    try:
+        return pd.StringDtype(storage, na_value=np.nan)
+    except TypeError:  # pandas before 2.3: NaN semantics are the storage "pyarrow_numpy"
+        return pd.StringDtype(storage)
 
 
 # -- arrays: one column, an index, or the categories of a category ------------------------------
