@@ -244,6 +244,12 @@ def test_frames_that_would_be_stored_differently_are_not_the_same(change: Any) -
     assert not codec.same_value(change(frame), frame)
 
 
+def test_a_series_named_nan_is_the_same_as_its_copy() -> None:
+    series = pd.Series([1.0], name=float("nan"))
+    assert codec.same_value(series, series.copy())
+    assert codec.same_value(round_trip(series), series)
+
+
 def test_containers_of_frames_compare_by_content() -> None:
     frame = pd.DataFrame({"a": [1.0, float("nan")]})
     assert codec.same_value([frame], [frame.copy()])

@@ -120,8 +120,10 @@ def same(left: Any, right: Any) -> bool:
 def _same_label(left: Any, right: Any) -> bool:
     if left is right:
         return True
+    if type(left) is not type(right):
+        return False
     try:
-        return type(left) is type(right) and bool(left == right)
+        return bool(left == right) or (left != left and right != right)  # NaN is NaN
     except (TypeError, ValueError):
         return False
 
