@@ -12,6 +12,7 @@ MAIN_APP = str(PROJECT_ROOT / "apps" / "main" / "app.py")
 MAIN_STRINGS = StringTable.load(PROJECT_ROOT / "apps" / "main" / "strings.toml")
 REPORT = "app_pages/report.py"
 CHECKLIST = "app_pages/checklist.py"
+TABLES = "app_pages/tables.py"
 NEW = "app_pages/new_process.py"
 NAME = "2025年1月_週次レポート"
 

@@ -87,3 +87,39 @@ def test_import_refuses_a_newer_format_with_a_clear_message(
     dump.write_text("not json", encoding="utf-8")
     assert persist(make_store, "import", str(dump))[0] == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_tables_and_files_export_and_import_losslessly(
+    make_store: StoreFactory, tmp_path: Path
+) -> None:
+    """An export is backend-neutral text: the same document imports into any backend."""
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    table = pd.DataFrame(
+        {
+            "item": pd.array(["会場", None], dtype="string"),
+            "amount": pd.array([120_000, None], dtype="Int64"),
+            "at": pd.to_datetime(["2025-01-06T09:00", None]).tz_localize("Asia/Tokyo"),
+            "ratio": [0.5, float("nan")],
+        }
+    )
+    upload = {"name": "経費.csv", "type": "text/csv", "data": b"item,amount\n"}
+    store = make_store()
+    store.save_process("tables", {"persist_table": table, "persist_file": upload})
+
+    status, shown = persist(make_store, "show", "tables")
+    assert status == 0
+    columns = json.loads(shown)["persist_table"]["v"]["columns"]
+    assert [column["name"] for column in columns] == ["item", "amount", "at", "ratio"]
+    assert columns[0]["values"] == ["会場", None] and columns[3]["values"] == [0.5, "NaN"]
+
+    status, exported = persist(make_store, "export")
+    dump = tmp_path / "dump.json"
+    dump.write_text(exported, encoding="utf-8")
+    store.delete_process("tables")
+    assert persist(make_store, "import", str(dump))[0] == 0
+    state = store.load_process("tables")
+    assert state is not None
+    assert_frame_equal(state["persist_table"], table, check_exact=True)
+    assert state["persist_file"] == upload

@@ -23,6 +23,8 @@ from persistence.errors import UnstorableValueError
         {"$type": "date", "v": "2025-01-01"},
         datetime(2025, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=9))),
         time(23, 59, 59, 999999),
+        b"\x00\xffbytes",
+        b"",
     ],
 )
 def test_values_round_trip_with_their_types(value: Any) -> None:
@@ -38,7 +40,7 @@ def test_values_round_trip_with_their_types(value: Any) -> None:
         ({1: "a"}, "keys must be strings"),
         (float("nan"), "finite"),
         ({1, 2}, "set"),
-        (b"bytes", "bytes"),
+        (bytearray(b"bytes"), "bytearray"),
     ],
 )
 def test_unstorable_values_name_the_key_and_the_reason(value: Any, reason: str) -> None:

@@ -27,6 +27,7 @@ with persistent_app():
                 default=True,
             ),
             st.Page(PAGES / "checklist.py", title=t("nav.checklist"), icon=":material/checklist:"),
+            st.Page(PAGES / "tables.py", title=t("nav.tables"), icon=":material/table:"),
             st.Page(PAGES / "new_process.py", title=t("nav.new"), icon=":material/add:"),
         ]
     )

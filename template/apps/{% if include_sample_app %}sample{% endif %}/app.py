@@ -1,14 +1,23 @@
 """A minimal app that shows the pattern: ``streamlit run apps/sample/app.py``.
 
 No page code mentions storage: keys that start with the prefix are saved by
-``persistent_app`` to the process chosen in the sidebar.
+``persistent_app`` to the process chosen in the sidebar. A table and a file go through
+``persistent_data_editor`` and ``persistent_file_uploader``.
 """
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from persistence import StringTable, get_settings, persisted, persistent_app
+from persistence import (
+    StringTable,
+    get_settings,
+    persisted,
+    persistent_app,
+    persistent_data_editor,
+    persistent_file_uploader,
+)
 
 # This app's wording, in the configured language.
 t = StringTable.load(Path(__file__).parent / "strings.toml")
@@ -24,6 +33,10 @@ def sample_page() -> None:
         st.session_state[counter] += 1
     st.metric(t("sample.counter"), st.session_state[counter])
     st.text_input(t("sample.comment"), key=persisted("comment"))
+    # A table and a file: Streamlit cannot restore these widgets, their persistent versions can.
+    st.caption(t("sample.table_and_file"))
+    persistent_data_editor("tasks", pd.DataFrame({"task": [t("sample.task")], "done": [False]}))
+    persistent_file_uploader("attachment", t("sample.attachment"))
 
 
 with persistent_app():

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
 
+from persistence import codec
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface
 
@@ -99,18 +101,101 @@ def wait_until_saved(
     """Poll the store until ``name`` holds ``expected``: the app saves at the end of a run.
     Pass the ``page`` when a ``StreamTap`` sits on it: the tap forwards the server's messages
     only while Playwright runs, so the wait must be Playwright's."""
+    wait_until_stored(
+        store,
+        name,
+        lambda state: all(codec.same_value(state.get(k), v) for k, v in expected.items()),
+        f"{expected!r}",
+        page,
+    )
+
+
+def wait_until_stored(
+    store: StorageInterface,
+    name: str,
+    holds: Callable[[dict[str, Any]], bool],
+    what: str,
+    page: Page | None = None,
+) -> None:
+    """Poll the store until the state of ``name`` ``holds``."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     state: dict[str, Any] | None = None
     while time.monotonic() < deadline:
         snapshot = store.read_process(name)
         state = None if snapshot is None else dict(snapshot.state)
-        if state is not None and all(state.get(k) == v for k, v in expected.items()):
+        if state is not None and holds(state):
             return
         if page is None:
             time.sleep(0.1)
         else:
             page.wait_for_timeout(100)
-    raise AssertionError(f"{name} never held {expected!r}; last read: {state!r}")
+    raise AssertionError(f"{name} never held {what}; last read: {state!r}")
+
+
+# -- the data editor: a canvas (Glide Data Grid) --------------------------------------------
+ROW_HEIGHT_PX = 35  # Streamlit's default row height; the header row is as high
+FIRST_COLUMN_X = 60  # inside the first data column, right of the row markers
+
+
+def data_editor(page: Page, name: str) -> Locator:
+    """The grid of ``persistent_data_editor(name, ...)``."""
+    grid = page.locator(f".st-key-_table_{name} [data-testid='stDataFrame']")
+    expect(grid.locator("canvas").first).to_be_visible()
+    return grid
+
+
+def grid_cells(grid: Locator) -> Locator:
+    """The cells the grid draws, row by row, as text: the grid keeps an accessible copy
+    of what it draws on its canvas."""
+    return grid.locator("td[role='gridcell']")
+
+
+def edit_cell(grid: Locator, row: int, column: int, text: str) -> None:
+    """Type ``text`` into the cell at data row ``row`` and column ``column`` (both from 0)
+    and press Enter, as a user does. Returns without waiting for the app's run.
+
+    A double click opens the editor of the first column's cell (a single click opens it
+    only when the cell is already selected, as a new row's first cell is); for another
+    column, Escape closes that editor, the arrow keys move right and Enter opens the
+    editor there."""
+    page = grid.page
+    editor = page.get_by_test_id("portal").locator(".gdg-clip-region")
+    y = ROW_HEIGHT_PX * (row + 1) + ROW_HEIGHT_PX / 2
+    grid.dblclick(position={"x": FIRST_COLUMN_X, "y": y})
+    expect(editor).to_be_visible()
+    if column:
+        page.keyboard.press("Escape")
+        expect(editor).to_have_count(0)
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")
+    editor.locator("input, textarea").first.fill(text)
+    page.keyboard.press("Enter")
+    expect(editor).to_have_count(0)  # the grid took the value (the app has not run yet)
+
+
+def grid_rows(grid: Locator) -> Locator:
+    return grid.locator("tbody tr[role='row']")
+
+
+def add_row(grid: Locator) -> None:
+    """The toolbar's "Add row": an empty row at the end of the table, once the grid has
+    drawn it (a click below the last row would hit the grid's own "add a row" line)."""
+    rows = grid_rows(grid).count()
+    grid.hover()
+    toolbar = grid.get_by_test_id("stElementToolbar")
+    expect(toolbar).to_have_css("opacity", "1")
+    toolbar.get_by_test_id("stElementToolbarButton").get_by_label("Add row").click()
+    expect(grid_rows(grid)).to_have_count(rows + 1)
+    # The app's run for the new row redraws the grid, which closes a cell editor opened
+    # meanwhile (what was typed in it is lost): a person starts typing later than this.
+    wait_for_app_run(grid.page)
+
+
+def wait_for_app_run(page: Page) -> None:
+    """Wait until the run a change started has finished."""
+    page.wait_for_timeout(200)  # the run starts once the browser's message arrived
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
 
 
 class StreamTap:

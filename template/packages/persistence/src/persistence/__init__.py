@@ -8,7 +8,9 @@ Layers, each depending only on the ones before it:
 * ``persistence.sync``: the sync engine, which keeps the prefixed keys of a state mapping in
   step with one process (no Streamlit);
 * ``persistence.binding``: the Streamlit wiring, one ``PersistentSession`` per browser session;
-* ``persistence.ui``: the process sidebar and forms the apps are built from.
+* ``persistence.ui``: the process sidebar and forms the apps are built from, and the two
+  widgets Streamlit cannot restore by itself, made persistent: ``persistent_data_editor``
+  (a table) and ``persistent_file_uploader`` (a file).
 
 ``StringTable`` (``persistence.i18n``) looks up UI text in the configured language: the
 package's own table and each app's ``strings.toml`` use it.
@@ -30,7 +32,13 @@ from persistence.storage import StorageInterface, open_storage
 
 if TYPE_CHECKING:
     from persistence.binding import PersistentSession, get_session, persisted
-    from persistence.ui import new_process_form, persistent_app
+    from persistence.ui import (
+        StoredFile,
+        new_process_form,
+        persistent_app,
+        persistent_data_editor,
+        persistent_file_uploader,
+    )
 
 __all__ = [
     "PersistenceError",
@@ -38,6 +46,7 @@ __all__ = [
     "ProcessInfo",
     "ProcessSnapshot",
     "StorageInterface",
+    "StoredFile",
     "StringTable",
     "get_session",
     "get_settings",
@@ -45,6 +54,8 @@ __all__ = [
     "open_storage",
     "persisted",
     "persistent_app",
+    "persistent_data_editor",
+    "persistent_file_uploader",
 ]
 
 _STREAMLIT_LAYERS = {
@@ -53,6 +64,9 @@ _STREAMLIT_LAYERS = {
     "persisted": "persistence.binding",
     "new_process_form": "persistence.ui",
     "persistent_app": "persistence.ui",
+    "persistent_data_editor": "persistence.ui",
+    "persistent_file_uploader": "persistence.ui",
+    "StoredFile": "persistence.ui",
 }
 
 

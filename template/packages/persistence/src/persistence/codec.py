@@ -2,12 +2,19 @@
 
 JSON types pass through; ``date``, ``datetime``, ``time`` and ``tuple`` are tagged as
 ``{"$type": ..., "v": ...}`` so they come back as the same Python types (a restored
-``st.date_input`` needs a real ``date``). A user dict that itself has a ``"$type"`` key is
-wrapped, so no stored value can be mistaken for a tag.
+``st.date_input`` needs a real ``date``). ``bytes`` are tagged base64 text. pandas
+``DataFrame`` and ``Series`` are tagged objects with their columns, dtypes and index
+(``persistence.frames``, imported only when a value needs it). A user dict that itself has
+a ``"$type"`` key is wrapped, so no stored value can be mistaken for a tag.
+
+``same_value`` is the equality the sync engine compares values with: what would be stored
+the same is the same (two frames compare as frames, not cell by cell).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from datetime import date, datetime, time
 from typing import Any
@@ -16,6 +23,14 @@ from persistence.errors import UnstorableValueError
 
 TYPE_TAG = "$type"
 _SCALARS = (str, int, float, bool, type(None))
+# Values whose ``==`` is a plain yes or no: the engine's hot path.
+_PLAIN = frozenset({str, int, float, bool, type(None), date, datetime, time, bytes})
+_PANDAS_TAGS = frozenset({"DataFrame", "Series", "NA", "NaT"})
+
+
+def _is_pandas(kind: type) -> bool:
+    module = kind.__module__
+    return module == "pandas" or module.startswith("pandas.")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -40,6 +55,12 @@ def to_jsonable(value: Any) -> Any:
         return {TYPE_TAG: "date", "v": value.isoformat()}
     if kind is time:
         return {TYPE_TAG: "time", "v": value.isoformat()}
+    if kind is bytes:
+        return {TYPE_TAG: "bytes", "v": base64.b64encode(value).decode("ascii")}
+    if _is_pandas(kind):
+        from persistence import frames
+
+        return frames.to_jsonable(value)
     raise TypeError(f"values of type {kind.__name__} cannot be stored")
 
 
@@ -68,6 +89,17 @@ def _from_tagged(obj: dict[str, Any]) -> Any:
         return time.fromisoformat(payload)
     if tag == "dict":
         return {key: item for key, item in payload}
+    if tag == "bytes":
+        try:
+            return base64.b64decode(payload, validate=True)
+        except (binascii.Error, TypeError) as error:
+            raise ValueError(f"unreadable bytes: {error}") from None
+    if tag == "float":  # NaN, Infinity, -Infinity in a frame's object column
+        return float(payload)
+    if tag in _PANDAS_TAGS:
+        from persistence import frames
+
+        return frames.from_tagged(tag, payload)
     return obj
 
 
@@ -78,6 +110,30 @@ def from_jsonable(obj: Any) -> Any:
     if type(obj) is list:
         return [from_jsonable(item) for item in obj]
     return obj
+
+
+def same_value(left: Any, right: Any) -> bool:
+    """Whether ``left`` and ``right`` are the same value for storage: identical, or of the same
+    type and equal. Frames and series compare as wholes (``NaN`` equals ``NaN``); a list or
+    dict that holds one compares by its encoding."""
+    if left is right:
+        return True
+    kind = type(left)
+    if kind is not type(right):
+        return False
+    if kind in _PLAIN:
+        return bool(left == right)
+    if _is_pandas(kind) and kind.__name__ in ("DataFrame", "Series"):
+        from persistence import frames
+
+        return frames.same(left, right)
+    try:
+        return bool(left == right)
+    except (TypeError, ValueError):  # a frame inside a container: its == is elementwise
+        try:
+            return bool(to_jsonable(left) == to_jsonable(right))
+        except (TypeError, ValueError, RecursionError):
+            return False
 
 
 def dumps(obj: Any) -> str:

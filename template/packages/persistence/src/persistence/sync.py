@@ -83,8 +83,9 @@ class NoBrowser:
         return NO_WIDGET
 
 
-def _same(left: Any, right: Any) -> bool:
-    return left is right or (type(left) is type(right) and left == right)
+# Identity, or same type and content; a DataFrame's == is elementwise, so frames and series
+# compare as wholes there (plain values keep the one-comparison path).
+_same = codec.same_value
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The package's own UI strings (process sidebar, new-process form, save status, login,
-errors), in every language.
+errors, the persistent file upload), in every language.
 
 ``t("key", name=...)`` looks a string up in the configured ``ui_language``. The apps keep
 their wording beside them (``apps/<app>/strings.toml``), looked up by the same
@@ -55,6 +55,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "new.name": "Process name",
         "new.name_help": "Any text, e.g. 2025年1月_週次レポート (at most 200 characters).",
         "new.create": "Create",
+        # persistent_file_uploader
+        "upload.kept": ":material/attach_file: **{name}** · {size} bytes · {type}",
+        "upload.remove": "Remove",
+        "upload.replace": "{label} (replaces the file above)",
+        "upload.too_large": "{name} is too large to keep: {size} bytes, and a process holds "
+        "at most {limit} bytes.",
     },
     "ja": {
         "sidebar.title": "プロセス",
@@ -110,6 +116,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "new.name": "プロセス名",
         "new.name_help": "任意のテキスト（例: 2025年1月_週次レポート、200文字以内）。",
         "new.create": "作成",
+        "upload.kept": ":material/attach_file: **{name}** · {size} バイト · {type}",
+        "upload.remove": "削除",
+        "upload.replace": "{label}（上のファイルを置き換えます）",
+        "upload.too_large": "{name} は大きすぎるため保存できません（{size} バイト。"
+        "1 つのプロセスに保存できるのは {limit} バイトまでです）。",
     },
 }
 

@@ -1,0 +1,407 @@
+"""pandas ``DataFrame`` and ``Series`` as plain JSON structures, losslessly, and their equality.
+
+The codec (``persistence.codec``) calls this module for pandas values only, so the ``persist``
+command and plain values never import pandas. A frame is a tagged object a person can read
+in ``persist show``: one entry per column with its label, dtype and values, then the index::
+
+    {"$type": "DataFrame", "v": {
+        "columns": [
+            {"name": "item", "dtype": "str[pyarrow]", "values": ["Venue", null]},
+            {"name": "amount", "dtype": "Int64", "values": [120000, null]}],
+        "index": {"name": null, "range": [0, 2, 1]},
+        "column_labels": {"name": null, "dtype": "str[pyarrow]"}}}
+
+Values are written the way their dtype needs them to come back exactly:
+
+* integers, booleans and text as JSON numbers, booleans and strings; a missing value
+  (``None``, ``NA``, ``NaN`` of a text column) as ``null``;
+* floats as numbers, and ``NaN``, ``Infinity``, ``-Infinity`` as those strings;
+* nullable ``Int64``/``Float64``/``boolean``: ``null`` is ``NA``, so a ``NaN`` that is not
+  ``NA`` stays a ``NaN``;
+* ``datetime64[unit]`` as ISO text at that unit; with a time zone, as UTC (``...Z``), the
+  zone being in the dtype; ``timedelta64[unit]`` as an integer count of the unit; ``NaT`` as
+  ``null``;
+* ``category``: the categories (an array of their own dtype), ``ordered``, and each value
+  as its category (``null`` for a missing one);
+* ``object`` cells through the codec (``date``, ``tuple`` ... tagged as usual), a
+  non-finite float, ``NA`` and ``NaT`` with tags of their own.
+
+A default ``RangeIndex`` stays a ``RangeIndex`` (``range``: start, stop, step); another
+index is an array like a column, with its ``name`` (and ``freq`` for a dated one). The
+column labels are an index too: their values are the columns' ``name`` s. What this module
+cannot write exactly (a ``MultiIndex``, ``Period``, ``Interval``, ``Sparse``, pyarrow-backed
+columns other than text, complex numbers, subclasses ...) raises ``TypeError``, and the
+engine shows its usual "cannot be stored" warning for that key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from persistence import codec
+
+TYPE_TAG = codec.TYPE_TAG
+_NAT_INT = np.iinfo(np.int64).min
+_STRING_NAME = re.compile(r"(string|str)\[(\w+)\]")
+_MASKED = (
+    pd.BooleanDtype,
+    pd.Int8Dtype,
+    pd.Int16Dtype,
+    pd.Int32Dtype,
+    pd.Int64Dtype,
+    pd.UInt8Dtype,
+    pd.UInt16Dtype,
+    pd.UInt32Dtype,
+    pd.UInt64Dtype,
+    pd.Float32Dtype,
+    pd.Float64Dtype,
+)
+
+
+# -- the codec's entry points ----------------------------------------------------------------
+def to_jsonable(value: Any) -> Any:
+    """The tagged structure of a ``DataFrame`` or ``Series``; ``TypeError`` for anything else."""
+    kind = type(value)
+    if kind is pd.DataFrame:
+        return {TYPE_TAG: "DataFrame", "v": _frame_out(value)}
+    if kind is pd.Series:
+        return {TYPE_TAG: "Series", "v": _series_out(value)}
+    raise TypeError(f"values of type {kind.__name__} cannot be stored")
+
+
+def from_tagged(tag: str, payload: Any) -> Any:
+    """The value of a tag this module wrote; ``ValueError`` for a payload it cannot read."""
+    try:
+        if tag == "DataFrame":
+            return _frame_in(payload)
+        if tag == "Series":
+            return _series_in(payload)
+        if tag == "NA":
+            return pd.NA
+        if tag == "NaT":
+            return pd.NaT
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError) as error:
+        raise ValueError(f"unreadable {tag}: {error}") from None
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+def same(left: Any, right: Any) -> bool:
+    """Whether two frames (or two series) of the same type would be stored the same.
+
+    Cheaper than comparing encodings: shape, labels and dtypes first, then pandas' own
+    ``equals`` (``NaN`` equals ``NaN``), plus the cell types of ``object`` columns, which
+    ``equals`` compares with ``==`` (``1 == True``).
+    """
+    if isinstance(left, pd.DataFrame):
+        return (
+            left.shape == right.shape
+            and _same_index(left.index, right.index)
+            and _same_index(left.columns, right.columns)
+            and all(
+                _same_array(left.iloc[:, i], right.iloc[:, i], compare=False)
+                for i in range(left.shape[1])
+            )
+            and left.equals(right)
+        )
+    return (
+        _same_label(left.name, right.name)
+        and _same_index(left.index, right.index)
+        and _same_array(left, right, compare=True)
+    )
+
+
+# -- equality -------------------------------------------------------------------------------
+def _same_label(left: Any, right: Any) -> bool:
+    if left is right:
+        return True
+    if type(left) is not type(right):
+        return False
+    try:
+        return bool(left == right) or (left != left and right != right)  # NaN is NaN
+    except (TypeError, ValueError):
+        return False
+
+
+def _same_index(left: pd.Index, right: pd.Index) -> bool:
+    return (
+        type(left) is type(right)
+        and left.dtype == right.dtype
+        and len(left.names) == len(right.names)
+        and all(_same_label(a, b) for a, b in zip(left.names, right.names, strict=True))
+        and getattr(left, "freq", None) == getattr(right, "freq", None)
+        and _same_array(left, right, compare=True)
+    )
+
+
+def _same_array(left: pd.Index | pd.Series, right: pd.Index | pd.Series, *, compare: bool) -> bool:
+    """Same dtype (and categories in the same order), same ``object`` cell types, and, when
+    ``compare``, the same values."""
+    dtype = left.dtype
+    if dtype != right.dtype:
+        return False
+    if isinstance(dtype, pd.CategoricalDtype) and not dtype.categories.equals(
+        right.dtype.categories
+    ):
+        return False
+    is_object = isinstance(dtype, np.dtype) and dtype.kind == "O"
+    if is_object and list(map(type, left)) != list(map(type, right)):
+        return False
+    return not compare or left.equals(right)
+
+
+# -- dtypes ---------------------------------------------------------------------------------
+def _dtype_name(dtype: Any) -> str:
+    """The dtype as text that ``_dtype_from_name`` turns back into an equal dtype."""
+    if isinstance(dtype, pd.StringDtype):
+        family = "string" if dtype.na_value is pd.NA else "str"
+        name = f"{family}[{dtype.storage}]"
+    else:
+        name = str(dtype)
+    try:
+        same_back = _dtype_from_name(name) == dtype
+    except (TypeError, ValueError):
+        same_back = False
+    if not same_back:
+        raise TypeError(f"columns of dtype {name} cannot be stored")
+    return name
+
+
+def _dtype_from_name(name: str) -> Any:
+    match = _STRING_NAME.fullmatch(name)
+    if match is None:
+        return pd.api.types.pandas_dtype(name)
+    family, storage = match.groups()
+    if family == "string":
+        return pd.StringDtype(storage)
+    try:
+        return pd.StringDtype(storage, na_value=np.nan)
+    except TypeError:  # pandas before 2.3: NaN semantics are the storage "pyarrow_numpy"
+        return pd.StringDtype(storage)
+
+
+# -- arrays: one column, an index, or the categories of a category ------------------------------
+def _array_out(values: pd.Series | pd.Index) -> dict[str, Any]:
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = _array_out(dtype.categories)
+        labels = categories["values"]
+        codes = pd.Categorical(values).codes.tolist()
+        return {
+            "dtype": "category",
+            "ordered": bool(dtype.ordered),
+            "categories": categories,
+            "values": [labels[code] if code >= 0 else None for code in codes],
+        }
+    return {"dtype": _dtype_name(dtype), "values": _values_out(values, dtype)}
+
+
+def _values_out(values: pd.Series | pd.Index, dtype: Any) -> list[Any]:
+    if isinstance(dtype, pd.StringDtype):
+        return [None if item is None else str(item) for item in _objects(values)]
+    if isinstance(dtype, _MASKED):
+        items = _objects(values)
+        if dtype.kind == "f":
+            return [None if item is None else _float_out(item) for item in items]
+        return items
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        utc = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).to_numpy()
+        return [None if text == "NaT" else text + "Z" for text in _iso(utc)]
+    if not isinstance(dtype, np.dtype):
+        raise TypeError(f"columns of dtype {dtype} cannot be stored")
+    array = np.asarray(values)
+    kind = dtype.kind
+    if kind in "iub":
+        return array.tolist()  # type: ignore[no-any-return]
+    if kind == "f":
+        return [_float_out(item) for item in array.tolist()]
+    if kind == "M":
+        return [None if text == "NaT" else str(text) for text in _iso(array)]
+    if kind == "m":
+        return [None if item == _NAT_INT else item for item in array.view("i8").tolist()]
+    if kind == "O":
+        return [_cell_out(item) for item in array.tolist()]
+    raise TypeError(f"columns of dtype {dtype} cannot be stored")
+
+
+def _objects(values: pd.Series | pd.Index) -> list[Any]:
+    """Python scalars, ``None`` for a missing value."""
+    return pd.array(values).to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[no-any-return]
+
+
+def _iso(array: Any) -> Any:
+    unit: Any = np.datetime_data(array.dtype)[0]
+    return np.datetime_as_string(array, unit=unit)
+
+
+def _float_out(item: float) -> float | str:
+    if math.isfinite(item):
+        return item
+    return "NaN" if item != item else ("Infinity" if item > 0 else "-Infinity")
+
+
+def _float_in(item: Any) -> float:
+    return float(item)  # also reads "NaN", "Infinity", "-Infinity"
+
+
+def _cell_out(item: Any) -> Any:
+    """One ``object`` cell (or a label): the codec's encoding, plus non-finite floats, ``NA``
+    and ``NaT``, which a frame holds for a missing value."""
+    if item is None:
+        return None
+    if type(item) is float and not math.isfinite(item):
+        return {TYPE_TAG: "float", "v": _float_out(item)}
+    if item is pd.NA:
+        return {TYPE_TAG: "NA", "v": None}
+    if item is pd.NaT:
+        return {TYPE_TAG: "NaT", "v": None}
+    return codec.to_jsonable(item)
+
+
+def _array_in(obj: dict[str, Any]) -> Any:
+    """The pandas or numpy array of an ``_array_out`` structure."""
+    name = obj["dtype"]
+    values = obj["values"]
+    if not isinstance(values, list):
+        raise TypeError("values must be a list")
+    if name == "category":
+        return _categorical_in(obj, values)
+    dtype = _dtype_from_name(name)
+    reader = _READERS.get(type(dtype))
+    return _numpy_in(values, dtype) if reader is None else reader(values, dtype)
+
+
+def _categorical_in(obj: dict[str, Any], values: list[Any]) -> Any:
+    """Categories of their own dtype, and each value as its category (``None``: missing)."""
+    categories = pd.Index(_array_in(obj["categories"]))
+    dtype = pd.CategoricalDtype(categories, ordered=bool(obj["ordered"]))
+    present = [position for position, item in enumerate(values) if item is not None]
+    labels = _array_in({**obj["categories"], "values": [values[p] for p in present]})
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[present] = categories.get_indexer(labels)
+    if (codes[present] < 0).any():
+        raise ValueError("a value that is not one of the categories")
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def _string_in(values: list[Any], dtype: Any) -> Any:
+    return pd.array(values, dtype=dtype)
+
+
+def _masked_in(values: list[Any], dtype: Any) -> Any:
+    mask = np.array([item is None for item in values], dtype=bool)
+    fill = False if dtype.kind == "b" else 0
+    convert = _float_in if dtype.kind == "f" else (lambda item: item)
+    data = np.array(
+        [fill if item is None else convert(item) for item in values], dtype=dtype.numpy_dtype
+    )
+    return dtype.construct_array_type()(data, mask)
+
+
+def _datetime_tz_in(values: list[Any], dtype: Any) -> Any:
+    text = ["NaT" if item is None else str(item).removesuffix("Z") for item in values]
+    utc = np.array(text, dtype=f"datetime64[{dtype.unit}]")
+    return pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(dtype.tz).array
+
+
+def _numpy_in(values: list[Any], dtype: np.dtype[Any]) -> Any:
+    kind = dtype.kind
+    if kind in "iub":
+        return np.array(values, dtype=dtype)
+    if kind == "f":
+        return np.array([_float_in(item) for item in values], dtype=dtype)
+    if kind == "M":
+        return np.array(["NaT" if item is None else item for item in values], dtype=dtype)
+    if kind == "m":
+        counts = np.array([_NAT_INT if item is None else item for item in values], dtype="i8")
+        return counts.view(dtype)
+    if kind == "O":
+        array = np.empty(len(values), dtype=object)
+        for position, item in enumerate(values):
+            array[position] = item  # one by one: a list cell stays a list
+        return array
+    raise TypeError(f"dtype {dtype} cannot be read")
+
+
+_READERS: dict[type, Callable[[list[Any], Any], Any]] = {
+    pd.StringDtype: _string_in,
+    pd.DatetimeTZDtype: _datetime_tz_in,
+    **{masked: _masked_in for masked in _MASKED},
+}
+
+
+# -- indexes, series, frames ------------------------------------------------------------------
+def _index_out(index: pd.Index) -> dict[str, Any]:
+    if isinstance(index, pd.MultiIndex):
+        raise TypeError("a MultiIndex cannot be stored")
+    name = _cell_out(index.name)
+    if type(index) is pd.RangeIndex:
+        return {"name": name, "range": [index.start, index.stop, index.step]}
+    out = {"name": name, **_array_out(index)}
+    freq = getattr(index, "freqstr", None)
+    if freq is not None:
+        out["freq"] = freq
+    return out
+
+
+def _index_in(obj: dict[str, Any]) -> pd.Index:
+    name = obj["name"]
+    if "range" in obj:
+        start, stop, step = obj["range"]
+        return pd.RangeIndex(start, stop, step, name=name)
+    array = _array_in(obj)
+    index = pd.Index(array, dtype=array.dtype, name=name)
+    freq = obj.get("freq")
+    if freq is not None:
+        index = type(index)(index, freq=freq)
+    return index
+
+
+def _series_out(series: pd.Series) -> dict[str, Any]:
+    return {"name": _cell_out(series.name), **_array_out(series), "index": _index_out(series.index)}
+
+
+def _series_in(payload: dict[str, Any]) -> pd.Series:
+    return _column(_array_in(payload), _index_in(payload["index"]), payload["name"])
+
+
+def _column(array: Any, index: pd.Index, name: Any = None) -> pd.Series:
+    # The dtype said again: pandas would read an object array of strings as text.
+    return pd.Series(array, index=index, dtype=array.dtype, name=name, copy=False)
+
+
+def _frame_out(frame: pd.DataFrame) -> dict[str, Any]:
+    labels = _index_out(frame.columns)
+    names = labels.pop("values", None)
+    if names is None:  # a RangeIndex: the names are its numbers
+        names = list(range(*labels["range"]))
+    columns = []
+    for position, name in enumerate(names):
+        try:
+            columns.append({"name": name, **_array_out(frame.iloc[:, position])})
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"column {frame.columns[position]!r}: {error}") from None
+    return {"columns": columns, "index": _index_out(frame.index), "column_labels": labels}
+
+
+def _frame_in(payload: dict[str, Any]) -> pd.DataFrame:
+    columns = payload["columns"]
+    labels_obj = payload["column_labels"]
+    if "range" in labels_obj:
+        labels = _index_in(labels_obj)
+    else:
+        labels = _index_in({**labels_obj, "values": [column["name"] for column in columns]})
+    if len(labels) != len(columns):
+        raise ValueError("column labels and columns differ in number")
+    index = _index_in(payload["index"])
+    frame = pd.DataFrame(
+        {position: _column(_array_in(column), index) for position, column in enumerate(columns)},
+        index=index,
+    )
+    frame.columns = labels
+    return frame

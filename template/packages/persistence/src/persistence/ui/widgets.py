@@ -1,0 +1,274 @@
+"""Persistent versions of two widgets Streamlit cannot restore through session state.
+
+``st.data_editor`` and ``st.file_uploader`` refuse values put into session state, so a
+``persist_`` key cannot be bound to them directly. Each call below keeps the value itself
+under the prefixed key (the table as a ``DataFrame``; the file as its name, MIME type and
+bytes) and draws the Streamlit widget under a key of its own that never starts with the
+prefix. The sync engine then saves and restores the value like any other.
+
+**The data editor.** ``st.data_editor`` returns its ``data`` with the edits the browser made
+applied; the edits are kept by the browser relative to that ``data``. Feeding the edited
+result back as ``data`` loses edits: the widget starts over on new data, and an edit made
+before the new grid was drawn is dropped ("every second change reverts"). So the frame
+passed as ``data`` (the *base*) stays the same while the edits accumulate in the widget,
+the edited result is written to the prefixed key, and the editor is started again (a new
+widget key, with the stored frame as its base) only when the stored frame was replaced
+from outside: a reload or new session, a process switch, a colleague's save, the page
+coming back after a page switch, app code assigning the key, or other editor arguments.
+When the user's own edit arrives in the same run as a colleague's save, the user's edit
+is the later write and wins the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from persistence.binding import get_session, persisted
+from persistence.codec import same_value
+from persistence.settings import get_settings
+from persistence.ui.strings import t
+
+# Keys of their own, never starting with the prefix (it starts with a letter). The editor:
+# container _table_<name> (CSS class .st-key-_table_<name>), widget _table_<name>_<n>, its
+# bookkeeping _table_<name>_state. The upload: container _upload_<name>, uploader
+# _upload_<name>_<n>, remove button _upload_<name>_remove.
+_EDITOR = "_table_{name}"
+_UPLOAD = "_upload_{name}"
+
+
+# -- the data editor --------------------------------------------------------------------------
+@dataclass
+class _EditorState:
+    """One editor in one session. Kept in session state under a key without the prefix."""
+
+    base: pd.DataFrame  # passed as ``data``: the same while the edits accumulate
+    result: pd.DataFrame  # a copy of what the editor last wrote to (or found in) the key
+    generation: int  # part of the widget key: a new one starts the widget afresh
+    process: str | None  # the process the base came from
+    signature: str  # the editor's other arguments: when they change, so does the widget
+    edits: str | None = None  # the widget's edit state after the last run
+    stale: bool = False  # the widget lost its edits: start again on the stored frame
+
+    def widget_key(self, slot: str) -> str:
+        return f"{slot}_{self.generation}"
+
+
+def _edit_state(value: Any) -> str | None:
+    """The widget's edit state (edited, added and deleted rows) as comparable text."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _signature(kwargs: dict[str, Any]) -> str:
+    """The arguments that make up the widget's identity in Streamlit, as text (callbacks and
+    their arguments do not; objects count by their type, never by their address)."""
+    identity = {k: v for k, v in kwargs.items() if k not in {"on_change", "args", "kwargs"}}
+    return json.dumps(identity, sort_keys=True, default=lambda obj: type(obj).__qualname__)
+
+
+def _like(returned: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The editor's result in the base's shape where rows added or deleted changed it: a
+    ``RangeIndex`` numbered again from 0, and nullable (extension) dtypes that pandas
+    turned into ``object`` for an added row (pandas 2) given back, when that loses
+    nothing."""
+    if isinstance(base.index, pd.RangeIndex) and not isinstance(returned.index, pd.RangeIndex):
+        returned = returned.reset_index(drop=True)
+    if not base.columns.is_unique or not returned.columns.equals(base.columns):
+        return returned
+    for label, dtype in base.dtypes.items():
+        column = returned[label]
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype) or column.dtype == dtype:
+            continue
+        try:
+            with warnings.catch_warnings():  # pandas warns before it starts refusing a cast
+                warnings.simplefilter("ignore")
+                cast = column.astype(dtype)
+        except (TypeError, ValueError):
+            continue  # the edited values no longer fit the dtype: keep pandas' choice
+        if cast.isna().equals(column.isna()):  # no value lost (a category it lacks, say)
+            returned[label] = cast
+    return returned
+
+
+def persistent_data_editor(
+    name: str, default: pd.DataFrame, **data_editor_kwargs: Any
+) -> pd.DataFrame:
+    """``st.data_editor`` over the frame saved under ``persisted(name)``; returns the edited
+    frame (a copy of what the key holds: changing it changes nothing saved).
+
+    ``default`` is the table of a process that has none yet. Every edit is written to the
+    key and saved at the end of the run; added and deleted rows too (pass
+    ``num_rows="dynamic"``). Other keyword arguments go to ``st.data_editor`` (``key`` is
+    chosen here). A table with a ``RangeIndex`` keeps one: rows added or deleted are
+    numbered again from 0.
+    """
+    if "key" in data_editor_kwargs:
+        raise TypeError("persistent_data_editor chooses the editor's key: pass a name instead")
+    key = persisted(name)
+    state = st.session_state
+    stored = state.get(key)
+    current: pd.DataFrame = stored if type(stored) is pd.DataFrame else default.copy(deep=True)
+    if current is not stored:
+        state[key] = current
+    slot = _EDITOR.format(name=name)
+    editor: _EditorState | None = state.get(f"{slot}_state")
+    generation = 0 if editor is None else editor.generation + 1
+    process = get_session().process
+    signature = _signature(data_editor_kwargs)
+    before = None if editor is None else _edit_state(state.get(editor.widget_key(slot)))
+    edited_now = editor is not None and before is not None and before != editor.edits
+    if (
+        editor is None
+        or editor.stale
+        or before is None  # a new widget, or its state went with a page switch
+        or editor.process != process
+        or editor.signature != signature
+        or not (edited_now or same_value(current, editor.result))
+    ):
+        editor = _EditorState(
+            base=current.copy(deep=True),
+            result=current.copy(deep=True),
+            generation=generation,
+            process=process,
+            signature=signature,
+        )
+        state[f"{slot}_state"] = editor
+        before = None
+    widget_key = editor.widget_key(slot)
+    with st.container(key=slot):
+        returned = st.data_editor(editor.base, key=widget_key, **data_editor_kwargs)
+    after = _edit_state(state.get(widget_key))
+    if before is not None and after != before:
+        # Streamlit created the widget afresh under the same key (its identity changed):
+        # its edits are gone, and what it returned is the bare base. Start again on the
+        # stored frame instead of writing that over it.
+        editor.stale = True
+        st.rerun()
+    editor.edits = after
+    returned = _like(returned, editor.base)
+    if same_value(returned, current):
+        if edited_now:  # an edit that gives back what the key holds (a colleague's save)
+            editor.result = current.copy(deep=True)
+    else:
+        editor.result = returned.copy(deep=True)
+        state[key] = current = returned
+    return current.copy(deep=True)  # the caller's changes to it change nothing saved
+
+
+# -- the file upload -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredFile:
+    """A file kept in the process: what ``st.file_uploader`` gave, without the upload."""
+
+    name: str
+    type: str
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def getvalue(self) -> bytes:
+        """The bytes, as ``UploadedFile.getvalue()`` gives them."""
+        return self.data
+
+
+def stored_file(value: Any) -> StoredFile | None:
+    """The file a ``persistent_file_uploader`` key holds, or ``None``."""
+    if not isinstance(value, dict):
+        return None
+    name, kind, data = value.get("name"), value.get("type"), value.get("data")
+    if isinstance(name, str) and isinstance(kind, str) and isinstance(data, bytes):
+        return StoredFile(name, kind, data)
+    return None
+
+
+def _escape(text: str) -> str:
+    """``text`` shown as it is in Markdown."""
+    return "".join(f"\\{char}" if char in _MARKDOWN else char for char in text)
+
+
+_MARKDOWN = frozenset("\\`*_{}[]<>()#+-.!|~$:")
+
+
+def _fits(size: int) -> bool:
+    """Whether a file of ``size`` bytes, base64-encoded, fits in one process."""
+    return (size + 2) // 3 * 4 + 256 <= get_settings().max_process_bytes
+
+
+def _take_upload(name: str, generation_key: str, uploader_key: str) -> None:
+    uploaded = st.session_state.get(uploader_key)
+    if uploaded is None:
+        return  # the user cleared the uploader: the kept file stays until Remove
+    data = uploaded.getvalue()
+    if not _fits(len(data)):
+        st.session_state[f"{_UPLOAD.format(name=name)}_error"] = t(
+            "upload.too_large",
+            name=uploaded.name,
+            size=f"{len(data):,}",
+            limit=f"{get_settings().max_process_bytes:,}",
+        )
+    else:
+        st.session_state[persisted(name)] = {
+            "name": uploaded.name,
+            "type": uploaded.type or "application/octet-stream",
+            "data": data,
+        }
+    # A new uploader key: the next run draws an empty uploader under the kept file.
+    st.session_state[generation_key] = st.session_state.get(generation_key, 0) + 1
+
+
+def _remove_upload(name: str) -> None:
+    st.session_state[persisted(name)] = None
+
+
+def persistent_file_uploader(
+    name: str, label: str, **file_uploader_kwargs: Any
+) -> StoredFile | None:
+    """``st.file_uploader`` whose file is kept under ``persisted(name)`` (its name, MIME type
+    and bytes), so it is still there after a reload; returns that file, or ``None``.
+
+    With a file kept, it is listed with a button that removes it, and the uploader below
+    replaces it. One file at a time; other keyword arguments go to ``st.file_uploader``
+    (``type=["csv"]``, ``help=`` ...). A file too large for the process
+    (``max_process_bytes``) is refused with a message.
+    """
+    for argument in ("key", "on_change", "accept_multiple_files"):
+        if argument in file_uploader_kwargs:
+            raise TypeError(f"persistent_file_uploader does not take {argument}=")
+    slot = _UPLOAD.format(name=name)
+    generation_key = f"{slot}_generation"
+    uploader_key = f"{slot}_{st.session_state.get(generation_key, 0)}"
+    kept = stored_file(st.session_state.get(persisted(name)))
+    with st.container(key=slot):
+        if message := st.session_state.pop(f"{slot}_error", None):
+            st.error(message)
+        if kept is not None:
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.markdown(
+                t(
+                    "upload.kept",
+                    name=_escape(kept.name),
+                    size=f"{kept.size:,}",
+                    type=_escape(kept.type),
+                )
+            )
+            right.button(
+                t("upload.remove"), key=f"{slot}_remove", on_click=_remove_upload, args=(name,)
+            )
+            label = t("upload.replace", label=label)
+        st.file_uploader(
+            label,
+            key=uploader_key,
+            on_change=_take_upload,
+            args=(name, generation_key, uploader_key),
+            **file_uploader_kwargs,
+        )
+    return kept
