@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from persistence import codec
+from persistence import codec, settings
 from persistence.errors import ConfigurationError, CorruptProcessError, ProcessNotFoundError
 from persistence.models import Clock, ProcessSnapshot, Revision, State
 from persistence.names import validate_process_name
@@ -35,13 +35,20 @@ def from_micros(micros: int) -> datetime:
 
 
 def url_path(url: str) -> Path:
-    """The path of ``scheme:///relative`` or ``scheme:////absolute`` (SQLAlchemy's convention)."""
+    """The path of ``scheme:///relative`` or ``scheme:////absolute`` (SQLAlchemy's convention).
+
+    A relative path is resolved against the project root (``settings.project_root``), not
+    the working directory: the app and ``persist`` use one ``data/`` folder wherever they
+    are started from.
+    """
     path = url.split("://", 1)[1] if "://" in url else url
     if path.startswith("/"):
         path = path[1:]
     if not path:
         raise ConfigurationError(f"The storage URL {url!r} names no path.")
-    return Path(path)
+    if "\x00" in path:
+        raise ConfigurationError(f"The storage URL {url!r} contains a NUL character.")
+    return settings.project_root() / path
 
 
 def decode_state(name: str, entries: Iterable[tuple[str | bytes, str | bytes]]) -> State:
