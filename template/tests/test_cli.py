@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION, main
+from persistence.models import ProcessSnapshot
 from persistence.settings import get_settings
 from persistence.storage.base import url_path
 from tests.conftest import PROJECT_ROOT, FakeClock, StoreFactory
@@ -40,7 +41,7 @@ def run_persist(
         patch.setenv("PERSIST_NAMESPACE", make_store.settings.namespace)
         get_settings.cache_clear()
         try:
-            status = main(["--url", url or make_store.url, *args], out=out)
+            status = main([f"--url={url or make_store.url}", *args], out=out)
         except SystemExit as exit_:
             status = exit_.code if isinstance(exit_.code, int) else 2
         finally:
@@ -48,7 +49,7 @@ def run_persist(
     return status, out.getvalue(), err.getvalue()
 
 
-def contents(make_store: StoreFactory) -> dict[str, object]:
+def contents(make_store: StoreFactory) -> dict[str, ProcessSnapshot | None]:
     """Every process with its state, revision and last update: what an import may change."""
     store = make_store()
     return {info.name: store.read_process(info.name) for info in store.list_processes()}
@@ -276,6 +277,15 @@ def test_show_prints_plain_json_and_exact_prints_the_export_encoding(
     status, exact = persist(make_store, "show", "--exact", "p")
     assert status == 0
     assert json.loads(exact)["persist_due_date"] == {"$type": "date", "v": "2025-01-31"}
+
+
+def test_a_usage_error_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["frobnicate"], [], ["show"], ["--url"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("persist: ") and err.count("\n") == 1, err
 
 
 def test_help_is_plain_text_with_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from persistence import codec
 from persistence.errors import (
@@ -238,8 +238,14 @@ def _command_import(store: StorageInterface, args: argparse.Namespace, out: Text
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A usage error is one line too (argparse prints the usage first): exit 2."""
+        self.exit(EXIT_DATA, f"persist: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="persist",
         description=DESCRIPTION,
         epilog=_epilog(),
