@@ -17,6 +17,7 @@ from streamlit.errors import StreamlitAPIException
 
 from persistence.browser import StreamlitBrowser
 from persistence.errors import LoginRequiredError, PersistenceError
+from persistence.expiry import start_expiry
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
@@ -49,8 +50,12 @@ class ProcessCatalog:
 
 @st.cache_resource(show_spinner=False)
 def server_storage() -> StorageInterface:
-    """One store (and connection pool) per server process, shared by every session."""
-    return open_storage()
+    """One store (and connection pool) per server process, shared by every session, and the
+    thread that purges its expired processes at most once an hour (``persistence.expiry``):
+    never part of a rerun."""
+    store = open_storage()
+    start_expiry(store)
+    return store
 
 
 @st.cache_resource(show_spinner=False)
