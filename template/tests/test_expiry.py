@@ -133,4 +133,5 @@ def test_the_app_purges_off_the_rerun_path(
     assert calls == ["persistence-expiry"]  # once, in its own thread, at server start
     janitor = expiry._current
     assert janitor is not None and janitor.running
-    janitor.stop()
+    expiry.stop_expiry()
+    assert not janitor.running

@@ -107,3 +107,12 @@ def start_expiry(store: StorageInterface) -> ExpiryJanitor:
         _current = ExpiryJanitor(store)
         _current.start()
         return _current
+
+
+def stop_expiry() -> None:
+    """Stop this server process's janitor, if one runs (tests, the benchmark)."""
+    global _current
+    with _current_lock:
+        if _current is not None:
+            _current.stop()
+        _current = None
