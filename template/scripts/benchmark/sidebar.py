@@ -25,7 +25,7 @@ TARGET_SIDEBAR_VS_FLOOR = 1.5
 
 APP = """
 import persistence.ui.sidebar as sidebar
-sidebar.SHOWN_PROCESSES = {shown}
+sidebar.SHOWN_PROCESSES = __SHOWN__
 with sidebar.persistent_app():
     pass
 """
@@ -34,13 +34,13 @@ with sidebar.persistent_app():
 # slot), by Streamlit alone: no storage, no session, no catalog.
 BARE_WIDGETS = """
 import streamlit as st
-names = [f"process {{index:05d}}" for index in range({shown})]
+names = ["process %05d" % index for index in range(__SHOWN__)]
 with st.sidebar:
     st.header("Process")
     st.text_input("Search processes", key="process_search", placeholder="Part of a name")
     st.selectbox("Active process", names, index=None, key="active_process",
                  placeholder="Choose a process", format_func=lambda name: name + " · updated")
-    st.caption("The 50 most recently updated of {total} processes are listed.")
+    st.caption("The __SHOWN__ most recently updated of __TOTAL__ processes are listed.")
     st.container()
 """
 
@@ -82,9 +82,13 @@ def sidebar_scenario(target: Target, sizes: Sizes) -> Row:
     url, namespace = target.listing_location()
     with app_on(url, namespace):
         apps = [
-            AppTest.from_string(APP.format(shown=shown), default_timeout=120),
-            AppTest.from_string(APP.format(shown=sys.maxsize), default_timeout=120),
-            AppTest.from_string(BARE_WIDGETS.format(shown=shown, total=sizes.processes)),
+            AppTest.from_string(APP.replace("__SHOWN__", str(shown)), default_timeout=120),
+            AppTest.from_string(APP.replace("__SHOWN__", str(sys.maxsize)), default_timeout=120),
+            AppTest.from_string(
+                BARE_WIDGETS.replace("__SHOWN__", str(shown)).replace(
+                    "__TOTAL__", str(sizes.processes)
+                )
+            ),
         ]
 
         def rerun(app: AppTest) -> int:
