@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from persistence.binding import ProcessCatalog
-from persistence.errors import ProcessExistsError
+from persistence.errors import ProcessExistsError, StorageUnavailableError
 from persistence.settings import get_settings
 from persistence.ui.sidebar import SHOWN_PROCESSES
 from persistence.ui.strings import describe, t
@@ -165,6 +165,21 @@ def test_a_few_processes_need_no_search_box(app_storage: StoreFactory) -> None:
     at = start()
     assert names_offered(at) == ["process 002", "process 001", "process 000"]
     assert "process_search" not in [widget.key for widget in at.sidebar.text_input]
+
+
+def test_a_listing_that_fails_keeps_the_open_process_selectable(
+    filled: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = start(NAME)
+
+    def down(catalog: ProcessCatalog) -> None:
+        raise StorageUnavailableError("the server is down")
+
+    monkeypatch.setattr(ProcessCatalog, "_current", down)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("the server is down" in str(warning.value) for warning in at.sidebar.warning)
+    assert names_offered(at) == [NAME]
 
 
 def test_a_search_is_worked_out_once_per_listing(app_storage: StoreFactory) -> None:

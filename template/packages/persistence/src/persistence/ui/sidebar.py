@@ -150,15 +150,16 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
                     t("sidebar.search"), key=SEARCH_KEY, placeholder=t("sidebar.search_hint")
                 )
             shown, matching = session.find_processes(query, SHOWN_PROCESSES)
+            current = None if session.process is None else session.catalog.info(session.process)
         except PersistenceError as error:
             detail = error.detail if isinstance(error, StorageUnavailableError) else describe(error)
             st.warning(t("status.unavailable", detail=detail))
-            total, query, shown, matching = 0, "", [], 0
+            total, query, shown, matching, current = 0, "", [], 0, None
         updated = {info.name: info.updated_at for info in shown}
         names = list(updated)
         if session.process is not None and session.process not in updated:
             names.insert(0, session.process)  # the open process stays selectable
-            if (current := session.catalog.info(session.process)) is not None:
+            if current is not None:
                 updated[current.name] = current.updated_at
         if not total and session.process is None:
             st.info(t("sidebar.none"))
