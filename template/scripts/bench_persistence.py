@@ -41,9 +41,11 @@ from scripts.benchmark.scenarios import (  # noqa: E402
     Sizes,
     concurrent_scenario,
     listing_scenario,
+    owner_listing_scenario,
     rerun_scenarios,
     switch_scenario,
 )
+from scripts.benchmark.sidebar import sidebar_scenario  # noqa: E402
 from scripts.benchmark.streamlit_state import (  # noqa: E402
     idle_watch_scenario,
     real_state_scenario,
@@ -63,6 +65,8 @@ def run(url: str | None, quick: bool) -> str:
             rows = rerun_scenarios(target, sizes, prefix, floor)
             rows.append(switch_scenario(target, sizes, prefix, floor))
             rows.append(listing_scenario(target, sizes, floor))
+            rows.append(sidebar_scenario(target, sizes))
+            rows.append(owner_listing_scenario(target, sizes))
             rows.append(concurrent_scenario(target, sizes, prefix, floor))
             rows.append(real_state_scenario(target, sizes.switch, prefix, floor))
             rows.append(idle_watch_scenario(target, sizes.rerun, prefix))

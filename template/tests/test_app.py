@@ -9,11 +9,13 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from persistence.errors import ProcessExistsError
+from persistence.binding import ProcessCatalog
+from persistence.errors import ProcessExistsError, StorageUnavailableError
 from persistence.settings import get_settings
+from persistence.ui.sidebar import SHOWN_PROCESSES
 from persistence.ui.strings import describe, t
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
-from tests.conftest import StoreFactory
+from tests.conftest import FakeClock, StoreFactory
 
 
 def fill_report(at: AppTest) -> None:
@@ -119,6 +121,78 @@ def test_the_sidebar_lists_processes_with_their_last_update(filled: StoreFactory
     options = at.selectbox(key="active_process").options
     assert options[0].startswith("second")
     assert any(option.startswith(NAME) for option in options)
+
+
+def fill(app_storage: StoreFactory, count: int) -> None:
+    """``count`` processes, ``process 000`` the least recently updated."""
+    clock = FakeClock()
+    clock.now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    store = app_storage(clock)
+    for index in range(count):
+        store.create_process(f"process {index:03d}")
+        clock.advance(seconds=1)
+
+
+def names_offered(at: AppTest) -> list[str]:
+    return [option.split(" · ")[0] for option in at.selectbox(key="active_process").options]
+
+
+def test_many_processes_offer_the_most_recent_and_a_search_box(
+    app_storage: StoreFactory,
+) -> None:
+    fill(app_storage, SHOWN_PROCESSES + 10)
+    at = start("process 000")  # the least recent: not among those listed
+    offered = names_offered(at)
+    assert len(offered) == SHOWN_PROCESSES + 1
+    assert offered[:3] == ["process 000", "process 059", "process 058"]  # open one first
+    assert t("sidebar.more", total=SHOWN_PROCESSES + 10, shown=SHOWN_PROCESSES) in [
+        caption.value for caption in at.sidebar.caption
+    ]
+    at.sidebar.text_input(key="process_search").input("PROCESS 00").run()
+    assert names_offered(at) == [f"process {index:03d}" for index in range(9, -1, -1)]
+    at.selectbox(key="active_process").select("process 005").run()
+    assert at.selectbox(key="active_process").value == "process 005"
+    assert at.query_params["process"] in (["process 005"], "process 005")
+    at.sidebar.text_input(key="process_search").input("nothing like it").run()
+    assert names_offered(at) == ["process 005"]
+    assert t("sidebar.no_match", query="nothing like it") in [
+        caption.value for caption in at.sidebar.caption
+    ]
+
+
+def test_a_few_processes_need_no_search_box(app_storage: StoreFactory) -> None:
+    fill(app_storage, 3)
+    at = start()
+    assert names_offered(at) == ["process 002", "process 001", "process 000"]
+    assert "process_search" not in [widget.key for widget in at.sidebar.text_input]
+
+
+def test_a_listing_that_fails_keeps_the_open_process_selectable(
+    filled: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = start(NAME)
+
+    def down(catalog: ProcessCatalog) -> None:
+        raise StorageUnavailableError("the server is down")
+
+    monkeypatch.setattr(ProcessCatalog, "_current", down)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("the server is down" in str(warning.value) for warning in at.sidebar.warning)
+    assert names_offered(at) == [NAME]
+
+
+def test_a_search_is_worked_out_once_per_listing(app_storage: StoreFactory) -> None:
+    fill(app_storage, 120)
+    catalog = ProcessCatalog(app_storage(), ttl=60)
+    shown, matching = catalog.find(" Process 1", 5)
+    assert matching == 20  # process 100 to process 119
+    assert [info.name for info in shown] == [f"process {index}" for index in range(119, 114, -1)]
+    assert catalog.find("process 1", 5)[0] is shown  # the same list: no second scan
+    assert catalog.find("", 3)[1] == 120
+    info = catalog.info("process 000")
+    assert info is not None and info.name == "process 000"
+    assert catalog.info("nothing") is None
 
 
 def test_an_unstorable_value_shows_a_warning_naming_the_key(filled: StoreFactory) -> None:

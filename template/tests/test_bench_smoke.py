@@ -27,5 +27,11 @@ def test_bench_quick_run_prints_one_table(
     assert "| unchanged rerun" in table
     assert "(0 writes)" in table  # an unchanged rerun never writes, however fast it is
     assert "(2/2 kept)" in table  # two writers on one process lose nothing
-    for scenario in ("1 key of 50 changed", "switch process", "list 200 processes"):
+    for scenario in (
+        "1 key of 50 changed",
+        "switch process",
+        "list 200 processes",
+        "sidebar rerun, 200 processes",
+        "one user's processes, 10 users x 20 processes",
+    ):
         assert scenario in table

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from persistence.cli import EXPORT_VERSION, main
-from tests.conftest import FakeClock, StoreFactory
+from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION, main
+from persistence.models import ProcessSnapshot
+from persistence.settings import get_settings
+from persistence.storage.base import url_path
+from tests.conftest import PROJECT_ROOT, FakeClock, StoreFactory
 
 STATE = {
     "persist_owner": "山田",
@@ -20,16 +26,36 @@ STATE = {
 }
 
 
-def persist(make_store: StoreFactory, *args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PERSIST_NAMESPACE", make_store.settings.namespace)
-        from persistence.settings import get_settings
+def persist(make_store: StoreFactory, *args: str, url: str | None = None) -> tuple[int, str]:
+    """Run the command on ``make_store``'s storage (or ``url``) as a shell would."""
+    status, out, _ = run_persist(make_store, *args, url=url)
+    return status, out
 
+
+def run_persist(
+    make_store: StoreFactory, *args: str, url: str | None = None
+) -> tuple[int, str, str]:
+    """``(exit status, stdout, stderr)``; a usage error's ``SystemExit`` is its status."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(err):
+        patch.setenv("PERSIST_NAMESPACE", make_store.settings.namespace)
         get_settings.cache_clear()
-        status = main(["--url", make_store.url, *args], out=out)
-        get_settings.cache_clear()
-    return status, out.getvalue()
+        try:
+            status = main([f"--url={url or make_store.url}", *args], out=out)
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 2
+        finally:
+            get_settings.cache_clear()
+    return status, out.getvalue(), err.getvalue()
+
+
+def contents(make_store: StoreFactory) -> dict[str, ProcessSnapshot | None]:
+    """Every process with its state, revision and last update: what an import may change."""
+    store = make_store()
+    try:
+        return {info.name: store.read_process(info.name) for info in store.list_processes()}
+    finally:
+        store.close()  # property tests call this for every example: no pool may pile up
 
 
 def test_list_show_and_delete(make_store: StoreFactory) -> None:
@@ -77,16 +103,258 @@ def test_export_then_import_is_lossless_and_idempotent(
 
 
 def test_import_refuses_a_newer_format_with_a_clear_message(
-    make_store: StoreFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    make_store: StoreFactory, tmp_path: Path
 ) -> None:
     dump = tmp_path / "future.json"
     future = {"format": "streamlit-persist-export", "version": EXPORT_VERSION + 1, "processes": []}
     dump.write_text(json.dumps(future), encoding="utf-8")
-    assert persist(make_store, "import", str(dump))[0] == 2
-    assert "reads up to" in capsys.readouterr().err
+    status, _, err = run_persist(make_store, "import", str(dump))
+    assert status == 2 and "reads up to" in err
     dump.write_text("not json", encoding="utf-8")
-    assert persist(make_store, "import", str(dump))[0] == 2
-    assert "not valid JSON" in capsys.readouterr().err
+    status, _, err = run_persist(make_store, "import", str(dump))
+    assert status == 2 and "not valid JSON" in err
+
+
+def document(*processes: Any, version: Any = EXPORT_VERSION) -> dict[str, Any]:
+    return {"format": EXPORT_FORMAT, "version": version, "processes": list(processes)}
+
+
+AN_HOUR_AGO = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+GOOD = {"name": "good", "updated_at": AN_HOUR_AGO, "state": {"persist_a": 1}}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (document({"state": {}}), 'processes[0] has no "name"'),
+        (document(GOOD, {"name": "x", "state": []}), "processes[1] ('x'): \"state\" must be"),
+        (
+            document(GOOD, {"name": "x", "state": {"persist_d": {"$type": "date", "v": "soon"}}}),
+            "a value cannot be read",
+        ),
+        (document(GOOD, {"name": "x", "state": {"persist_n": float("nan")}}), "not a finite"),
+        (document(GOOD, {"name": "tab\there", "state": {}}), "control characters"),
+        (document(GOOD, GOOD), "the name appears twice"),
+        (document(GOOD, {"name": "x", "state": {}, "updated_at": "yesterday"}), "ISO 8601"),
+        (
+            document(GOOD, {"name": "x", "state": {}, "updated_at": "2025-01-06T09:00:00"}),
+            "UTC offset",
+        ),
+        (document(GOOD, "x"), "processes[1] must be an object, not text"),
+        ({**document(), "processes": {"good": GOOD}}, '"processes" must be a list'),
+        ({**document(), "processes": None}, '"processes" must be a list, not null'),
+        (document(GOOD, version=-1), "format version -1"),
+        (document(GOOD, version=True), "format version True"),
+        (document(GOOD, version="1"), "format version '1'"),
+        (document(GOOD, version=EXPORT_VERSION + 1), "reads up to"),
+        ({"processes": [GOOD]}, "not a streamlit-persist-export file"),
+        ([GOOD], "not a streamlit-persist-export file"),
+    ],
+)
+def test_a_bad_export_is_one_line_exit_2_and_imports_nothing(
+    make_store: StoreFactory, tmp_path: Path, bad: Any, message: str
+) -> None:
+    make_store().save_process("good", {"persist_a": "before"})
+    before = contents(make_store)
+    dump = tmp_path / "bad.json"
+    dump.write_text(json.dumps(bad), encoding="utf-8")
+    status, out, err = run_persist(make_store, "import", str(dump))
+    assert (status, out) == (2, "")
+    assert err.startswith("persist: ") and err.count("\n") == 1, err
+    assert message in err
+    assert contents(make_store) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [(b"not json", "not valid JSON"), (b"\xff\xfe\x00", "not"), (b"[" * 100_000, "not valid")],
+)
+def test_a_file_that_is_not_json_is_exit_2(
+    make_store: StoreFactory, tmp_path: Path, text: bytes, message: str
+) -> None:
+    dump = tmp_path / "dump.json"
+    dump.write_bytes(text)
+    status, _, err = run_persist(make_store, "import", str(dump))
+    assert status == 2 and message in err and err.count("\n") == 1
+    status, _, err = run_persist(make_store, "import", str(tmp_path / "missing.json"))
+    assert status == 2 and "Cannot read" in err
+
+
+def test_import_keeps_the_exported_last_update(make_store: StoreFactory, tmp_path: Path) -> None:
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
+    dump = tmp_path / "dump.json"
+    dump.write_text(
+        json.dumps(document({**GOOD, "updated_at": when.isoformat()})), encoding="utf-8"
+    )
+    assert persist(make_store, "import", str(dump)) == (0, "imported 1 process(es)\n")
+    snapshot = make_store().read_process("good")
+    assert snapshot is not None and snapshot.updated_at == when
+    status, listed = persist(make_store, "list")
+    assert status == 0 and listed.startswith(when.astimezone().isoformat(timespec="seconds"))
+
+
+def test_import_skips_a_process_past_the_retention_window(
+    make_store: StoreFactory, tmp_path: Path
+) -> None:
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=make_store.settings.retention_days + 1)
+    dump = tmp_path / "dump.json"
+    stale = {**GOOD, "name": "stale", "updated_at": old.isoformat()}
+    dump.write_text(json.dumps(document(GOOD, stale)), encoding="utf-8")
+    status, out = persist(make_store, "import", str(dump))
+    assert status == 0
+    assert out == "skipped stale: last updated past the retention window\nimported 1 process(es)\n"
+    assert [info.name for info in make_store().list_processes()] == ["good"]
+
+
+def fail_the_second_write(make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the backend's medium fail after an import has written one process."""
+    if make_store.backend == "json":
+        import os
+
+        real_replace = os.replace
+        calls: list[object] = []
+
+        def flaky_replace(source: Any, target: Any) -> None:
+            calls.append(target)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+            real_replace(source, target)
+
+        monkeypatch.setattr(os, "replace", flaky_replace)
+    elif make_store.backend == "sqlite":
+        import sqlite3
+
+        # Imported by name: only a SQLite project has the module (mypy checks each project).
+        SqliteStore = importlib.import_module("persistence.storage.sqlite_store").SqliteStore
+        real_write = SqliteStore._write_entries
+        writes: list[int] = []
+
+        def flaky_write(db: sqlite3.Connection, process_id: int, encoded: Any) -> None:
+            writes.append(process_id)
+            if len(writes) == 2:
+                raise sqlite3.OperationalError("disk I/O error")
+            real_write(db, process_id, encoded)
+
+        monkeypatch.setattr(SqliteStore, "_write_entries", staticmethod(flaky_write))
+    elif make_store.backend == "postgres":
+        # A trigger refuses the second process as a full disk would (SQLSTATE 53100).
+        run_sql = importlib.import_module("tests.postgres_fixtures").run_sql
+        run_sql(
+            make_store.url,
+            make_store.settings.namespace,
+            "CREATE FUNCTION refuse_second() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.name = 'second' THEN RAISE EXCEPTION 'disk full' USING ERRCODE = 'disk_full'; "
+            "END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_second BEFORE INSERT ON processes "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_second()",
+        )
+    else:
+        redis: Any = importlib.import_module("redis")
+        key_digest = importlib.import_module("persistence.storage.redis_store").key_digest
+        client = redis.Redis.from_url(make_store.url)
+        namespace = make_store.settings.namespace
+        client.set(f"{namespace}:state:{key_digest('second')}", "not a hash")
+        client.close()
+
+
+def test_an_import_whose_write_fails_halfway_leaves_nothing_half_written(
+    make_store: StoreFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_store().save_process("first", {"persist_a": "before"})
+    before = contents(make_store)
+    dump = tmp_path / "dump.json"
+    first = {**GOOD, "name": "first", "state": {"persist_a": "after"}}
+    second = {**GOOD, "name": "second"}
+    dump.write_text(json.dumps(document(first, second, {**GOOD, "name": "third"})), "utf-8")
+    fail_the_second_write(make_store, monkeypatch)
+    status, _, err = run_persist(make_store, "import", str(dump))
+    assert status == 3, err
+    assert err.count("\n") == 1
+    monkeypatch.undo()
+    assert contents(make_store) == before
+    if make_store.backend == "json":
+        assert not [p for p in url_path(make_store.url).iterdir() if p.name.startswith(".")
+                    and p.name != ".lock"]  # fmt: skip
+
+
+def test_show_prints_plain_json_and_exact_prints_the_export_encoding(
+    make_store: StoreFactory,
+) -> None:
+    make_store().save_process("p", STATE)
+    status, shown = persist(make_store, "show", "p")
+    assert status == 0
+    assert json.loads(shown) == {
+        "persist_owner": "山田",
+        "persist_due_date": "2025-01-31",
+        "persist_range": [1, 5],
+        "persist_when": "2025-01-06T09:30:00+00:00",
+    }
+    status, exact = persist(make_store, "show", "--exact", "p")
+    assert status == 0
+    assert json.loads(exact)["persist_due_date"] == {"$type": "date", "v": "2025-01-31"}
+
+
+def test_a_usage_error_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["frobnicate"], [], ["show"], ["--url"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("persist: ") and err.count("\n") == 1, err
+
+
+def test_help_is_plain_text_with_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "``" not in text and ":class:" not in text
+    for code, meaning in EXIT_CODES.items():
+        assert f"  {code}  {meaning}" in text
+    with pytest.raises(SystemExit):
+        main(["show", "--help"])
+    assert "$type" in capsys.readouterr().out
+
+
+def test_the_readme_documents_the_exit_codes_as_implemented() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for code in EXIT_CODES:
+        assert f"| `{code}` |" in readme, code
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "message"),
+    [
+        ("redis://:pw@localhost:notaport/0", 2, "notaport"),
+        ("redis://localhost:6379/abc", 2, "names the database 'abc'"),
+        ("redis://localhost:6379/0?db=abc", 2, "cannot be used"),
+        ("redis://localhost:6379/0?no_such_option=1", 2, "cannot be used"),
+        ("redis://[::1/0", 2, "cannot be read"),
+        ("mongodb://localhost/db", 2, "Unknown storage URL scheme"),
+        ("json:///data/\x00/processes", 2, "NUL"),
+    ],
+)
+def test_a_storage_url_that_cannot_work_is_one_line_never_a_traceback(
+    make_store: StoreFactory, url: str, status: int, message: str
+) -> None:
+    scheme = url.split(":", 1)[0]
+    if scheme in {"json", "sqlite", "redis"} and scheme != make_store.backend and "[" not in url:
+        message = f"has no {scheme!r} backend"
+    got, out, err = run_persist(make_store, "list", url=url)
+    assert (got, out) == (status, ""), err
+    assert err.startswith("persist: ") and err.count("\n") == 1
+    assert message in err
+    assert "pw" not in err  # a password never reaches a message
+
+
+def test_a_wrong_redis_password_says_so(make_store: StoreFactory) -> None:
+    if make_store.backend != "redis":
+        pytest.skip("a Redis project's concern")
+    url = make_store.url.replace("redis://", "redis://nobody:wrong-secret@", 1)
+    status, _, err = run_persist(make_store, "list", url=url)
+    assert status == 3
+    assert "refused the user name or password" in err
+    assert "wrong-secret" not in err
 
 
 def test_tables_and_files_export_and_import_losslessly(
@@ -108,17 +376,17 @@ def test_tables_and_files_export_and_import_losslessly(
     store = make_store()
     store.save_process("tables", {"persist_table": table, "persist_file": upload})
 
-    status, shown = persist(make_store, "show", "tables")
+    status, shown, _ = run_persist(make_store, "show", "tables")
     assert status == 0
     columns = json.loads(shown)["persist_table"]["v"]["columns"]
     assert [column["name"] for column in columns] == ["item", "amount", "at", "ratio"]
     assert columns[0]["values"] == ["会場", None] and columns[3]["values"] == [0.5, "NaN"]
 
-    status, exported = persist(make_store, "export")
+    status, exported, _ = run_persist(make_store, "export")
     dump = tmp_path / "dump.json"
     dump.write_text(exported, encoding="utf-8")
     store.delete_process("tables")
-    assert persist(make_store, "import", str(dump))[0] == 0
+    assert run_persist(make_store, "import", str(dump))[0] == 0
     state = store.load_process("tables")
     assert state is not None
     assert_frame_equal(state["persist_table"], table, check_exact=True)

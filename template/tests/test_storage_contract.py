@@ -4,7 +4,7 @@ against a per-user view (``ScopedStorage``) of each: apps see stores through bot
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from persistence.errors import (
     ProcessNotFoundError,
     UnstorableValueError,
 )
+from persistence.models import ProcessRecord
 from persistence.storage import StorageInterface
 from persistence.storage.scoped import ScopedStorage
 from tests.conftest import FakeClock, StoreFactory
@@ -151,6 +152,85 @@ def test_list_is_most_recent_first(store: StorageInterface, clock: FakeClock) ->
     listed = store.list_processes()
     assert [info.name for info in listed] == ["first", "third", "second"]
     assert listed[0].updated_at == clock.now
+
+
+def test_listing_by_prefix_reads_that_prefix_only(
+    store: StorageInterface, clock: FakeClock
+) -> None:
+    for name in ["team:b", "team:a", "teams", "other:team:c", "チーム:d", "team"]:
+        store.create_process(name)
+        clock.advance(minutes=1)
+    store.update_process("team:b", {"persist_a": 1})
+    assert [i.name for i in store.list_processes_by_prefix("team:")] == ["team:b", "team:a"]
+    assert [i.name for i in store.list_processes_by_prefix("チーム")] == ["チーム:d"]
+    assert store.list_processes_by_prefix("nobody:") == []
+    assert store.list_processes_by_prefix("") == store.list_processes()
+    clock.advance(days=7, seconds=-30)  # everything but team:b expired
+    assert [i.name for i in store.list_processes_by_prefix("team")] == ["team:b"]
+
+
+def test_import_writes_whole_processes_with_their_last_update(
+    store: StorageInterface, clock: FakeClock
+) -> None:
+    store.save_process("replaced", {"persist_old": 1})
+    revision = store.process_revision("replaced")
+    yesterday = clock.now - timedelta(days=1)
+    written = store.import_processes(
+        [
+            ProcessRecord("replaced", {"persist_new": (1, 2)}, yesterday),
+            ProcessRecord("2025年1月_週次レポート", RICH_STATE, yesterday - timedelta(hours=1)),
+            ProcessRecord("no time given", {}),
+        ]
+    )
+    assert written == ["replaced", "2025年1月_週次レポート", "no time given"]
+    assert store.load_process("2025年1月_週次レポート") == RICH_STATE
+    replaced = store.read_process("replaced")
+    assert replaced is not None and replaced.state == {"persist_new": (1, 2)}
+    assert replaced.updated_at == yesterday
+    assert revision is not None and replaced.revision > revision  # open sessions notice
+    listed = store.list_processes()
+    assert [info.name for info in listed] == [
+        "no time given",
+        "replaced",
+        "2025年1月_週次レポート",
+    ]
+    assert abs(listed[1].updated_at - yesterday) < timedelta(milliseconds=1)
+    assert listed[0].updated_at == clock.now
+
+
+def test_import_counts_a_future_time_as_now_and_skips_what_has_expired(
+    store: StorageInterface, clock: FakeClock
+) -> None:
+    written = store.import_processes(
+        [
+            ProcessRecord("future", {"persist_a": 1}, clock.now + timedelta(days=365)),
+            ProcessRecord("expired", {"persist_a": 2}, clock.now - timedelta(days=8)),
+        ]
+    )
+    assert written == ["future"]
+    future = store.read_process("future")
+    assert future is not None and future.updated_at == clock.now
+    assert not store.process_exists("expired")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ProcessRecord("bad\nname", {}),
+        ProcessRecord("unstorable", {"persist_a": object()}),
+        ProcessRecord("first", {"persist_a": "the same name twice"}),
+    ],
+    ids=["invalid name", "unstorable value", "duplicate name"],
+)
+def test_import_is_all_or_nothing(store: StorageInterface, bad: ProcessRecord) -> None:
+    store.save_process("first", {"persist_a": "before"})
+    before = store.read_process("first")
+    with pytest.raises((InvalidProcessNameError, UnstorableValueError, ProcessExistsError)):
+        store.import_processes(
+            [ProcessRecord("first", {"persist_a": "after"}), ProcessRecord("new", {}), bad]
+        )
+    assert store.read_process("first") == before
+    assert [info.name for info in store.list_processes()] == ["first"]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "a\nb", "tab\there", "nul\x00", "x" * 201, 42, None])

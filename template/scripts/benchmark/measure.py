@@ -55,7 +55,7 @@ class Row:
     scenario: str
     binding: Timing
     naive: Timing | None
-    floor: Timing
+    floor: Timing | None
     target: str = "—"
     result: str = "—"
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -98,7 +98,7 @@ def render_table(backend: str, url: str, rows: Sequence[Row], quick: bool) -> st
             fmt_time(row.binding.p95),
             fmt_time(row.naive.median) if row.naive else "—",
             fmt_ratio(row.binding, row.naive),
-            fmt_time(row.floor.median),
+            fmt_time(row.floor.median) if row.floor else "—",
             fmt_ratio(row.binding, row.floor),
             row.target,
             row.result,

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from persistence.storage.scoped import ScopedStorage, owner_tag
 from persistence.sync import StateSync
 from scripts.benchmark.floor import Floor
 from scripts.benchmark.measure import Row, Timing, fmt_time, interleaved, timed, verdict
@@ -31,6 +32,9 @@ TARGET_RERUN_US = 100.0
 TARGET_CHANGE_VS_FLOOR = 1.5
 TARGET_SWITCH_MS = 5.0
 TARGET_LIST_MS = {"json": 50.0, "sqlite": 20.0, "redis": 20.0, "postgres": 20.0}
+# One user's listing among many users (per-user processes): read from the backend's index of
+# names, so it costs about what one user's processes cost, not everybody's.
+TARGET_OWNER_LIST_MS = {"json": 10.0, "sqlite": 2.0, "redis": 2.0, "postgres": 2.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,14 +46,18 @@ class Sizes:
     listing_rounds: int
     processes: int
     concurrent: int
+    users: int
+    per_user: int
+    sidebar_rounds: int
 
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         if quick:
             return cls(rerun=20, change=5, big=3, switch=5, listing_rounds=3, processes=200,
-                       concurrent=5)  # fmt: skip
+                       concurrent=5, users=10, per_user=20, sidebar_rounds=3)  # fmt: skip
         return cls(rerun=3000, change=300, big=40, switch=300, listing_rounds=40,
-                   processes=10_000, concurrent=150)  # fmt: skip
+                   processes=10_000, concurrent=150, users=100, per_user=100,
+                   sidebar_rounds=40)  # fmt: skip
 
 
 def rerun_scenarios(target: Target, sizes: Sizes, prefix: str, floor: Floor) -> list[Row]:
@@ -242,6 +250,48 @@ def listing_scenario(target: Target, sizes: Sizes, floor: Floor) -> Row:
             f"≤ {limit:.0f} ms",
             verdict(timing.median <= limit * 1e6),
             [f"creating them took {filled:.1f} s ({filled / sizes.processes * 1e3:.2f} ms each)"],
+        )
+    finally:
+        store.close()
+
+
+def owner_listing_scenario(target: Target, sizes: Sizes) -> Row:
+    """One user's processes among ``users`` x ``per_user`` (``process_scope = per_user``)."""
+    store = target.listing_store("per-user")
+    try:
+        owners = [f"user{index:03d}@example.com" for index in range(sizes.users)]
+        started = time.perf_counter()
+        for owner in owners:
+            view = ScopedStorage(store, owner)
+            for index in range(sizes.per_user):
+                view.create_process(f"process {index:03d}")
+        filled = time.perf_counter() - started
+        owner = owners[len(owners) // 2]
+        view = ScopedStorage(store, owner)
+        if len(view.list_processes()) != sizes.per_user:
+            raise SystemExit(f"{owner} lists {len(view.list_processes())} processes")
+        prefix = owner_tag(owner) + ":"
+
+        def filter_everybody() -> object:  # what a per-user view did before the index
+            return [info for info in store.list_processes() if info.name.startswith(prefix)]
+
+        timing, naive = interleaved(
+            sizes.listing_rounds,
+            [lambda: timed(view.list_processes), lambda: timed(filter_everybody)],
+        )
+        limit = TARGET_OWNER_LIST_MS[target.backend]
+        total = sizes.users * sizes.per_user
+        return Row(
+            f"one user's processes, {sizes.users} users x {sizes.per_user} processes",
+            timing,
+            naive,
+            None,
+            f"≤ {limit:.0f} ms",
+            verdict(timing.median <= limit * 1e6),
+            [
+                f"naive: every user's {total:,} processes listed, then filtered by the user's "
+                f"tag; creating them took {filled:.1f} s"
+            ],
         )
     finally:
         store.close()

@@ -36,11 +36,16 @@ class Target:
         )
         return open_storage(settings=settings)
 
-    def listing_store(self) -> StorageInterface:
-        """A separate store holding only the listing scenario's processes."""
+    def listing_store(self, name: str = "listing") -> StorageInterface:
+        """A separate store holding only one listing scenario's processes."""
+        url, namespace = self.listing_location(name)
+        return self.store(url=url, namespace=namespace)
+
+    def listing_location(self, name: str = "listing") -> tuple[str, str]:
+        """``(url, namespace)`` of ``listing_store(name)``, for an app pointed at it."""
         if self.backend in SERVERS:
-            return self.store(namespace=f"{self.namespace}-listing")
-        return self.store(url=default_storage_url(self.backend, self.workdir / "listing"))
+            return self.url, f"{self.namespace}-{name}"
+        return default_storage_url(self.backend, self.workdir / name), self.namespace
 
 
 @contextlib.contextmanager

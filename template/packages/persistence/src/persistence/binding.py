@@ -17,6 +17,7 @@ from streamlit.errors import StreamlitAPIException
 
 from persistence.browser import StreamlitBrowser
 from persistence.errors import LoginRequiredError, PersistenceError
+from persistence.expiry import start_expiry
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
@@ -28,20 +29,66 @@ SESSION_KEY = "_persistence_session"
 QUERY_PARAM = "process"
 
 
+class _Listing:
+    """One reading of the process list and what was worked out from it (sessions read it
+    from several threads, so a new reading is a new object, never a changed one)."""
+
+    def __init__(self, processes: list[ProcessInfo]) -> None:
+        self.processes = processes
+        self.found: dict[tuple[str, int], tuple[list[ProcessInfo], int]] = {}
+        self.folded: list[str] | None = None
+        self.by_name: dict[str, ProcessInfo] | None = None
+
+
 class ProcessCatalog:
-    """The process list shared by every session of one server, re-read at most every ``ttl`` s."""
+    """The process list shared by every session of one server, re-read at most every ``ttl`` s.
+
+    A search (``find``) is worked out once per query and listing, then shared: a rerun that
+    draws the sidebar copies at most ``limit`` processes, however many there are.
+    """
+
+    _MAX_QUERIES = 64
 
     def __init__(self, store: StorageInterface, ttl: float = 2.0) -> None:
         self._store = store
         self._ttl = ttl
-        self._listed: list[ProcessInfo] = []
+        self._listing = _Listing([])
         self._read_at = float("-inf")
 
-    def processes(self) -> list[ProcessInfo]:
+    def _current(self) -> _Listing:
         if time.monotonic() - self._read_at > self._ttl:
-            self._listed = self._store.list_processes()
+            self._listing = _Listing(self._store.list_processes())
             self._read_at = time.monotonic()
-        return self._listed
+        return self._listing
+
+    def processes(self) -> list[ProcessInfo]:
+        return self._current().processes
+
+    def find(self, query: str, limit: int) -> tuple[list[ProcessInfo], int]:
+        """The ``limit`` most recently updated processes whose name contains ``query``
+        (ignoring case; every process when it is blank), and how many processes match."""
+        listing = self._current()
+        wanted = query.strip().casefold()
+        found = listing.found.get((wanted, limit))
+        if found is None:
+            matches = listing.processes
+            if wanted:
+                if listing.folded is None:
+                    listing.folded = [info.name.casefold() for info in matches]
+                pairs = zip(matches, listing.folded, strict=True)
+                matches = [info for info, name in pairs if wanted in name]
+            found = (matches[:limit], len(matches))
+            if len(listing.found) >= self._MAX_QUERIES:
+                listing.found = {}
+            listing.found[(wanted, limit)] = found
+        return found
+
+    def info(self, name: str) -> ProcessInfo | None:
+        """``name``'s entry in the list, or ``None`` when it is not listed."""
+        listing = self._current()
+        if listing.by_name is None:
+            listing.by_name = {info.name: info for info in listing.processes}
+        return listing.by_name.get(name)
 
     def invalidate(self) -> None:
         self._read_at = float("-inf")
@@ -49,8 +96,12 @@ class ProcessCatalog:
 
 @st.cache_resource(show_spinner=False)
 def server_storage() -> StorageInterface:
-    """One store (and connection pool) per server process, shared by every session."""
-    return open_storage()
+    """One store (and connection pool) per server process, shared by every session, and the
+    thread that purges its expired processes at most once an hour (``persistence.expiry``):
+    never part of a rerun."""
+    store = open_storage()
+    start_expiry(store)
+    return store
 
 
 @st.cache_resource(show_spinner=False)
@@ -101,6 +152,11 @@ class PersistentSession:
     def processes(self) -> list[ProcessInfo]:
         """The processes this session may open, most recently updated first."""
         return self.catalog.processes()
+
+    def find_processes(self, query: str, limit: int) -> tuple[list[ProcessInfo], int]:
+        """At most ``limit`` of them whose name contains ``query``, most recent first, and how
+        many match."""
+        return self.catalog.find(query, limit)
 
     # -- a process's life
     def create(self, name: str) -> None:

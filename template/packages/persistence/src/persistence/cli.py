@@ -1,8 +1,8 @@
 """``persist``: list, show, delete, purge, export and import processes from a shell.
 
 Uses the same settings as the app (``PERSIST_STORAGE_URL`` ...), so operators and scripts
-see exactly what the app sees. Exit status: 0 success, 1 not found, 2 usage or data error,
-3 storage unavailable.
+see exactly what the app sees. Every failure is one line on stderr and an exit status
+(``EXIT_CODES``), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,20 +11,48 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from persistence import codec
 from persistence.errors import (
+    InvalidProcessNameError,
     PersistenceError,
     ProcessNotFoundError,
     StorageUnavailableError,
     UnsupportedFormatError,
 )
+from persistence.models import ProcessRecord
+from persistence.names import validate_process_name
 from persistence.storage import StorageInterface, open_storage
 
 EXPORT_FORMAT = "streamlit-persist-export"
 EXPORT_VERSION = 1
+
+# The exit statuses, as the generated README's table documents them.
+EXIT_OK, EXIT_NOT_FOUND, EXIT_DATA, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_NOT_FOUND: "process not found (show, delete)",
+    EXIT_DATA: "usage or data error: a bad argument, setting or storage URL, an export file "
+    "that cannot be imported (nothing is imported), a corrupt process",
+    EXIT_UNAVAILABLE: "storage unavailable: the server cannot be reached or refuses the "
+    "credentials, the database is locked, the data folder cannot be written",
+}
+
+DESCRIPTION = """\
+List, show, delete, purge, export and import the processes of this project's storage.
+
+The command uses the app's settings: PERSIST_STORAGE_URL and the other PERSIST_* variables,
+then the [persistence] table of .streamlit/secrets.toml, then defaults.toml. A relative
+path in a storage URL (json:///data/processes, sqlite:///data/state.db) is relative to the
+project root, wherever the command is started from."""
+
+
+def _epilog() -> str:
+    lines = [f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    return "exit status:\n" + "\n".join(lines)
 
 
 def export_document(store: StorageInterface) -> dict[str, Any]:
@@ -43,45 +71,149 @@ def export_document(store: StorageInterface) -> dict[str, Any]:
     return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "processes": processes}
 
 
-def import_document(store: StorageInterface, document: Any) -> int:
-    """Write every process of an export; importing the same file twice changes nothing more."""
+def _kind(value: object) -> str:
+    """How a JSON value is called in a message."""
+    kinds = {dict: "an object", list: "a list", str: "text", bool: "true/false"}
+    if value is None:
+        return "null"
+    return kinds.get(type(value), "a number" if isinstance(value, int | float) else "?")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_export(document: Any) -> list[ProcessRecord]:
+    """Check a whole export before anything is written: ``UnsupportedFormatError`` names
+    the first problem (``processes[2] ('Q1'): ...``)."""
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-        raise UnsupportedFormatError(f"This is not a {EXPORT_FORMAT} file.")
+        raise UnsupportedFormatError(f'This is not a {EXPORT_FORMAT} file (see its "format").')
     version = document.get("version")
-    if not isinstance(version, int) or version > EXPORT_VERSION:
+    if type(version) is not int or version < 1:
         raise UnsupportedFormatError(
-            f"This export has format version {version!r}; this release reads up to "
+            f"This export has format version {version!r}; versions are whole numbers from 1."
+        )
+    if version > EXPORT_VERSION:
+        raise UnsupportedFormatError(
+            f"This export has format version {version}; this release reads up to "
             f"{EXPORT_VERSION}. Update the project (copier update) and try again."
         )
-    processes = document.get("processes", [])
-    for process in processes:
-        store.save_process(process["name"], codec.from_jsonable(process["state"]))
-    return len(processes)
+    processes = document.get("processes")
+    if not isinstance(processes, list):
+        raise UnsupportedFormatError(f'"processes" must be a list, not {_kind(processes)}.')
+    records: list[ProcessRecord] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(processes):
+        where = f"processes[{index}]"
+        if not isinstance(entry, dict):
+            raise UnsupportedFormatError(f"{where} must be an object, not {_kind(entry)}.")
+        if "name" not in entry:
+            raise UnsupportedFormatError(f'{where} has no "name".')
+        try:
+            name = validate_process_name(entry["name"])
+        except InvalidProcessNameError as error:
+            raise UnsupportedFormatError(f"{where}: {error}") from None
+        where = f"{where} ({name!r})"
+        if name in seen:
+            raise UnsupportedFormatError(f"{where}: the name appears twice in the file.")
+        seen.add(name)
+        records.append(
+            ProcessRecord(name, _parse_state(where, entry.get("state")), _parse_time(where, entry))
+        )
+    return records
+
+
+def _parse_state(where: str, state: object) -> dict[str, Any]:
+    if not isinstance(state, dict):
+        raise UnsupportedFormatError(f'{where}: "state" must be an object, not {_kind(state)}.')
+    values: dict[str, Any] = {}
+    for key, stored in state.items():
+        try:
+            values[key] = value = codec.from_jsonable(stored)
+            codec.encode(key, value)  # a value the store would refuse fails the whole file
+        except (ValueError, TypeError, RecursionError) as error:
+            detail = error if isinstance(error, PersistenceError) else f"{key!r}: {error}"
+            raise UnsupportedFormatError(f"{where}: a value cannot be read: {detail}") from None
+    return values
+
+
+def _parse_time(where: str, entry: dict[str, Any]) -> datetime | None:
+    """The exported last update (kept on import), or ``None`` (now) when there is none."""
+    raw = entry.get("updated_at")
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise UnsupportedFormatError(
+        f'{where}: "updated_at" must be an ISO 8601 date and time with a UTC offset, '
+        f"like 2025-01-06T09:30:00+00:00, not {_short(raw)}."
+    )
+
+
+def import_document(store: StorageInterface, document: Any) -> list[str]:
+    """Write every process of an export, all or none; return the names written.
+
+    The whole document is checked first, then written in one step of the store
+    (``import_processes``): a bad file or a failed write leaves the store as it was. Each
+    process keeps its exported last update; one already past the retention window is not
+    imported. Importing the same file twice changes nothing more.
+    """
+    return store.import_processes(parse_export(document))
+
+
+def read_document(file: str) -> Any:
+    """The JSON document in ``file`` (``-``: stdin); ``UnsupportedFormatError`` says why not."""
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        return json.loads(data)
+    except OSError as error:
+        raise UnsupportedFormatError(f"Cannot read {file}: {error.strerror or error}.") from None
+    except UnicodeDecodeError:
+        raise UnsupportedFormatError(f"{file} is not UTF-8 text.") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, too deep, too long
+        raise UnsupportedFormatError(f"{file} is not valid JSON: {error}") from None
 
 
 def _print_json(value: Any, out: TextIO) -> None:
     out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+def _readable(value: object) -> Any:
+    """``json.dumps`` fallback for ``show``: dates and times as ISO text (tuples are lists);
+    tables and bytes as the export holds them (columns with their dtypes, base64)."""
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return codec.to_jsonable(value)
+
+
 def _command_list(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
     for info in store.list_processes():
         out.write(f"{info.updated_at.astimezone().isoformat(timespec='seconds')}\t{info.name}\n")
-    return 0
+    return EXIT_OK
 
 
 def _command_show(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
     snapshot = store.read_process(args.name)
     if snapshot is None:
         raise ProcessNotFoundError(args.name)
-    _print_json(codec.to_jsonable(snapshot.state), out)
-    return 0
+    if args.exact:
+        _print_json(codec.to_jsonable(snapshot.state), out)
+    else:
+        text = json.dumps(snapshot.state, ensure_ascii=False, indent=2, default=_readable)
+        out.write(text + "\n")
+    return EXIT_OK
 
 
 def _command_delete(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
     if not store.delete_process(args.name):
         raise ProcessNotFoundError(args.name)
     out.write(f"deleted {args.name}\n")
-    return 0
+    return EXIT_OK
 
 
 def _command_purge(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
@@ -89,34 +221,57 @@ def _command_purge(store: StorageInterface, args: argparse.Namespace, out: TextI
     for name in purged:
         out.write(f"purged {name}\n")
     out.write(f"{len(purged)} expired process(es) purged\n")
-    return 0
+    return EXIT_OK
 
 
 def _command_export(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
     _print_json(export_document(store), out)
-    return 0
+    return EXIT_OK
 
 
 def _command_import(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UnsupportedFormatError(f"{args.file} is not valid JSON: {error}") from None
-    count = import_document(store, document)
-    out.write(f"imported {count} process(es)\n")
-    return 0
+    records = args.records
+    written = set(store.import_processes(records))
+    for record in records:
+        if record.name not in written:
+            out.write(f"skipped {record.name}: last updated past the retention window\n")
+    out.write(f"imported {len(written)} process(es)\n")
+    return EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A usage error is one line too (argparse prints the usage first): exit 2."""
+        self.exit(EXIT_DATA, f"persist: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="persist", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="storage URL (default: PERSIST_STORAGE_URL or the settings)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(
+        prog="persist",
+        description=DESCRIPTION,
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--url", help="storage URL (default: PERSIST_STORAGE_URL, else the project's settings)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     commands.add_parser("list", help="processes, most recently updated first").set_defaults(
         run=_command_list
     )
-    show = commands.add_parser("show", help="one process's saved state as JSON")
+    show = commands.add_parser(
+        "show",
+        help="one process's saved state as JSON",
+        description="One process's saved state as JSON. Dates and times are shown as ISO "
+        "text and tuples as lists; --exact shows the values as an export holds them.",
+    )
     show.add_argument("name")
+    show.add_argument(
+        "--exact",
+        action="store_true",
+        help='the lossless encoding of an export: dates, times and tuples as {"$type": '
+        '"date", "v": "2025-01-31"}, so that they come back as the same Python types',
+    )
     show.set_defaults(run=_command_show)
     delete = commands.add_parser("delete", help="delete one process")
     delete.add_argument("name")
@@ -127,30 +282,43 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("export", help="every process as one JSON document on stdout").set_defaults(
         run=_command_export
     )
-    load = commands.add_parser("import", help="write the processes of an export (file or -)")
-    load.add_argument("file")
+    load = commands.add_parser(
+        "import",
+        help="write the processes of an export (file or -), all or none",
+        description="Write the processes of an export, replacing processes of the same name. "
+        "The whole file is checked first and written in one step: on any error nothing is "
+        "imported. Each process keeps its exported last update; one past the retention "
+        "window is skipped.",
+    )
+    load.add_argument("file", help="the export file, or - for stdin")
     load.set_defaults(run=_command_import)
     return parser
 
 
+def _fail(status: int, message: str) -> int:
+    print("persist: " + " ".join(message.splitlines()), file=sys.stderr)
+    return status
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # a usage error exits 2 with argparse's message
     out = out or sys.stdout
     try:
+        if args.command == "import":  # the whole file is checked before storage is opened
+            args.records = parse_export(read_document(args.file))
         store = open_storage(args.url)
         try:
             status: int = args.run(store, args, out)
         finally:
             store.close()
     except ProcessNotFoundError as error:
-        print(f"persist: {error}", file=sys.stderr)
-        return 1
+        return _fail(EXIT_NOT_FOUND, str(error))
     except StorageUnavailableError as error:
-        print(f"persist: {error}", file=sys.stderr)
-        return 3
-    except (PersistenceError, OSError) as error:
-        print(f"persist: {error}", file=sys.stderr)
-        return 2
+        return _fail(EXIT_UNAVAILABLE, str(error))
+    except PersistenceError as error:
+        return _fail(EXIT_DATA, str(error))
+    except OSError as error:  # the input was read before: this is the storage's medium
+        return _fail(EXIT_UNAVAILABLE, f"Storage unavailable: {error}")
     return status
 
 

@@ -128,7 +128,8 @@ class StorageUnavailableError(PersistenceError):
 
 
 class UnsupportedFormatError(PersistenceError):
-    """An export file was written by a newer release than this one can read."""
+    """An export file cannot be imported: not an export, a newer format version, or a
+    process in it that cannot be stored. Nothing of it is imported."""
 
 
 class LoginRequiredError(PersistenceError):

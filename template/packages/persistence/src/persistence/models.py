@@ -29,3 +29,13 @@ class ProcessSnapshot:
     state: State
     revision: Revision
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRecord:
+    """A whole process as an export carries it, for ``import_processes``; ``updated_at``
+    ``None`` means "now"."""
+
+    name: str
+    state: State
+    updated_at: datetime | None = None

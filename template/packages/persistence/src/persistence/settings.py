@@ -33,9 +33,8 @@ _LOCAL_SERVER_URLS = {
 
 def default_storage_url(backend: str, folder: str | Path = "data") -> str:
     """The storage URL ``backend`` uses unless told otherwise: a folder of JSON files or a
-    SQLite database file inside ``folder`` (relative to the working directory, or
-    absolute), or the local Redis or PostgreSQL server. The app, the tests and the benchmark
-    all use it."""
+    SQLite database file inside ``folder`` (relative to the project root, or absolute), or
+    the local Redis or PostgreSQL server. The app, the tests and the benchmark all use it."""
     if backend in _LOCAL_SERVER_URLS:
         return _LOCAL_SERVER_URLS[backend]
     if backend not in _IN_FOLDER:
@@ -43,6 +42,33 @@ def default_storage_url(backend: str, folder: str | Path = "data") -> str:
             f"Unknown backend {backend!r}; use json, sqlite, redis or postgres."
         )
     return f"{backend}:///{folder}/{_IN_FOLDER[backend]}"
+
+
+def _is_project_root(folder: Path) -> bool:
+    """Whether ``folder`` holds the project's ``pyproject.toml``: the uv workspace's root."""
+    try:
+        text = (folder / "pyproject.toml").read_text(encoding="utf-8")
+        workspace = tomllib.loads(text).get("tool", {}).get("uv", {}).get("workspace")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(workspace, dict)
+
+
+@cache
+def project_root() -> Path:
+    """The folder relative storage paths (``json:///data/processes``) resolve against.
+
+    The nearest folder above this package whose ``pyproject.toml`` declares the uv workspace
+    (the package is installed editable, as ``uv sync`` does, also in the Docker image), else
+    the nearest such folder above the working directory (a non-editable install run from
+    the project), else the working directory. So the app, ``persist`` and the scripts find
+    the same ``data/`` folder wherever they are started from.
+    """
+    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
+        for folder in (start, *start.parents):
+            if _is_project_root(folder):
+                return folder
+    return Path.cwd().resolve()
 
 
 @dataclass(frozen=True, slots=True)

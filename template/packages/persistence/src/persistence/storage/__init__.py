@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from persistence.errors import ConfigurationError
 from persistence.models import Clock
 from persistence.settings import Settings, get_settings
+from persistence.storage.base import redact
 from persistence.storage.contract import StorageInterface
 
 __all__ = ["StorageInterface", "backend_of", "open_storage", "utc_now"]
@@ -37,10 +38,15 @@ def utc_now() -> datetime:
 
 def backend_of(url: str) -> str:
     """The backend a storage URL names (a URL without a scheme is a JSON folder)."""
-    scheme = urlsplit(url).scheme.lower() if "://" in url else "json"
+    try:
+        scheme = urlsplit(url).scheme.lower() if "://" in url else "json"
+    except ValueError as error:  # an unclosed "[" of an IPv6 address, say
+        raise ConfigurationError(
+            f"The storage URL {redact(url)} cannot be read: {error}."
+        ) from None
     if scheme not in SCHEMES:
         raise ConfigurationError(
-            f"Unknown storage URL scheme {scheme!r} in {url!r}; use one of: "
+            f"Unknown storage URL scheme {scheme!r} in {redact(url)!r}; use one of: "
             + ", ".join(sorted(SCHEMES))
         )
     return SCHEMES[scheme]

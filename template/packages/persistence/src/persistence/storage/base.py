@@ -11,14 +11,20 @@ structural ``StorageInterface``: these classes are a convenience, never a requir
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
-from persistence import codec
-from persistence.errors import ConfigurationError, CorruptProcessError, ProcessNotFoundError
-from persistence.models import Clock, ProcessSnapshot, Revision, State
+from persistence import codec, settings
+from persistence.errors import (
+    ConfigurationError,
+    CorruptProcessError,
+    ProcessExistsError,
+    ProcessNotFoundError,
+)
+from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 from persistence.names import validate_process_name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -35,13 +41,57 @@ def from_micros(micros: int) -> datetime:
 
 
 def url_path(url: str) -> Path:
-    """The path of ``scheme:///relative`` or ``scheme:////absolute`` (SQLAlchemy's convention)."""
+    """The path of ``scheme:///relative`` or ``scheme:////absolute`` (SQLAlchemy's convention).
+
+    A relative path is resolved against the project root (``settings.project_root``), not
+    the working directory: the app and ``persist`` use one ``data/`` folder wherever they
+    are started from.
+    """
     path = url.split("://", 1)[1] if "://" in url else url
     if path.startswith("/"):
         path = path[1:]
     if not path:
         raise ConfigurationError(f"The storage URL {url!r} names no path.")
-    return Path(path)
+    if "\x00" in path:
+        raise ConfigurationError(f"The storage URL {url!r} contains a NUL character.")
+    return settings.project_root() / path
+
+
+def redact(url: str) -> str:
+    """``url`` for a message: everything before the last ``@`` of its address (a user name
+    and password) is masked."""
+    scheme, separator, rest = url.partition("://")
+    address, slash, path = rest.partition("/")
+    if separator and "@" in address:
+        return f"{scheme}://***@{address.rsplit('@', 1)[1]}{slash}{path}"
+    return url
+
+
+def server_url_parts(url: str) -> SplitResult:
+    """``url`` of a storage server, split, with its port checked: a mistyped URL is a
+    ``ConfigurationError`` naming what is wrong (never the password), not a ``ValueError``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError unless a number in 0-65535
+    except ValueError as error:
+        raise ConfigurationError(
+            f"The storage URL {redact(url)} cannot be used: {error}."
+        ) from None
+    return parts
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest text after every text that starts with ``prefix``, in code point order
+    (which is UTF-8 byte order): ``prefix <= name < prefix_end(prefix)`` is a range an
+    ordered index can walk. ``None`` when there is no such text (no upper bound)."""
+    while prefix:
+        code = ord(prefix[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates are no text: skip to the next character
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return prefix[:-1] + chr(code)
+        prefix = prefix[:-1]
+    return None
 
 
 def decode_state(name: str, entries: Iterable[tuple[str | bytes, str | bytes]]) -> State:
@@ -60,13 +110,21 @@ def decode_state(name: str, entries: Iterable[tuple[str | bytes, str | bytes]]) 
 
 
 class StorageBase(ABC):
-    """The two reads every implementation derives instead of writing them again."""
+    """The reads every implementation derives instead of writing them again."""
 
     @abstractmethod
     def read_process(self, name: str) -> ProcessSnapshot | None: ...
 
     @abstractmethod
     def process_revision(self, name: str) -> Revision | None: ...
+
+    @abstractmethod
+    def list_processes(self) -> list[ProcessInfo]: ...
+
+    def list_processes_by_prefix(self, prefix: str) -> list[ProcessInfo]:
+        """Correct for any store, but it reads every process: a backend with an index on
+        names overrides it."""
+        return [info for info in self.list_processes() if info.name.startswith(prefix)]
 
     def load_process(self, name: str) -> State | None:
         snapshot = self.read_process(name)
@@ -102,6 +160,13 @@ class BackendStore(StorageBase):
         """Write ``encoded`` keys and delete ``removed`` ones of a live process; return the
         new revision, or ``None`` (writing nothing) when the process is gone."""
 
+    @abstractmethod
+    def _import_states(self, batch: Sequence[tuple[str, Mapping[str, Any], datetime]]) -> None:
+        """Make each ``(name, encoded, updated_at)`` the whole state and last update of its
+        process, as ``_replace_state`` does, all or none: one transaction, or undone when a
+        write fails. Names are distinct and checked, values encoded, times within the
+        retention window."""
+
     def _encode_state(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Each value as the backend keeps it: ``codec`` JSON text per key (a row, a hash
         field). ``UnstorableValueError`` names the first key that cannot be stored."""
@@ -121,6 +186,23 @@ class BackendStore(StorageBase):
             # A session saving into a process deleted elsewhere must not bring it back.
             raise ProcessNotFoundError(name)
         return revision
+
+    def import_processes(self, processes: Sequence[ProcessRecord]) -> list[str]:
+        now = self._clock()
+        cutoff = self._cutoff(now)
+        batch: list[tuple[str, Mapping[str, Any], datetime]] = []
+        seen: set[str] = set()
+        for record in processes:  # every check before the first write
+            validate_process_name(record.name)
+            if record.name in seen:
+                raise ProcessExistsError(record.name)
+            seen.add(record.name)
+            updated_at = now if record.updated_at is None else min(record.updated_at, now)
+            if updated_at >= cutoff:
+                batch.append((record.name, self._encode_state(record.state), updated_at))
+        if batch:
+            self._import_states(batch)
+        return [name for name, _, _ in batch]
 
     # -- retention --------------------------------------------------------------------------
     def _cutoff(self, now: datetime | None = None) -> datetime:

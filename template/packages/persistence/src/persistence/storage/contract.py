@@ -8,10 +8,10 @@ sessions that change different keys of one process never undo each other.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from persistence.models import ProcessInfo, ProcessSnapshot, Revision, State
+from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 
 
 @runtime_checkable
@@ -52,6 +52,22 @@ class StorageInterface(Protocol):
 
     def list_processes(self) -> list[ProcessInfo]:
         """Every unexpired process, most recently updated first."""
+
+    def list_processes_by_prefix(self, prefix: str) -> list[ProcessInfo]:
+        """The unexpired processes whose name starts with ``prefix``, most recently updated
+        first. Backends answer from an index, reading only those processes: a per-user view
+        lists one user's processes this way, whatever the number of users."""
+
+    def import_processes(self, processes: Sequence[ProcessRecord]) -> list[str]:
+        """Write whole processes with their state and last update, all or none; return the
+        names written.
+
+        Every name and value is checked before anything is written, and the writes are one
+        transaction (or undone when one fails): a failure leaves the store as it was. A
+        process of the same name is replaced. A last update in the future counts as now; a
+        process already past the retention window is skipped (an import never brings back
+        an expired process).
+        """
 
     def purge_expired(self) -> list[str]:
         """Delete processes not updated within the retention window; return their names."""

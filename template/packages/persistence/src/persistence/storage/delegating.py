@@ -8,10 +8,10 @@ user, the benchmark's counting store counts writes. ``load_process`` and
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from persistence.models import ProcessInfo, ProcessSnapshot, Revision
+from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision
 from persistence.storage.base import StorageBase
 from persistence.storage.contract import StorageInterface
 
@@ -47,6 +47,12 @@ class DelegatingStorage(StorageBase):
 
     def list_processes(self) -> list[ProcessInfo]:
         return self.inner.list_processes()
+
+    def list_processes_by_prefix(self, prefix: str) -> list[ProcessInfo]:
+        return self.inner.list_processes_by_prefix(prefix)
+
+    def import_processes(self, processes: Sequence[ProcessRecord]) -> list[str]:
+        return self.inner.import_processes(processes)
 
     def purge_expired(self) -> list[str]:
         return self.inner.purge_expired()

@@ -7,12 +7,12 @@ a user can type (in the sidebar or in a ``?process=`` link) reaches another user
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from persistence.errors import ProcessExistsError, ProcessNotFoundError
-from persistence.models import ProcessInfo, ProcessSnapshot, Revision
+from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.storage.contract import StorageInterface
 from persistence.storage.delegating import DelegatingStorage
@@ -93,12 +93,25 @@ class ScopedStorage(DelegatingStorage):
         return self.inner.delete_process(self._inner_name(name))
 
     def list_processes(self) -> list[ProcessInfo]:
+        return self.list_processes_by_prefix("")
+
+    def list_processes_by_prefix(self, prefix: str) -> list[ProcessInfo]:
+        """Only this user's processes are read: the backend lists the owner's tag prefix
+        from its index of names, never every user's processes."""
         own = []
-        for info in self.inner.list_processes():
+        for info in self.inner.list_processes_by_prefix(self._prefix + prefix):
             outer = self._outer_name(info.name)
             if outer is not None:
                 own.append(replace(info, name=outer))
         return own
+
+    def import_processes(self, processes: Sequence[ProcessRecord]) -> list[str]:
+        inner = [replace(record, name=self._inner_name(record.name)) for record in processes]
+        try:
+            written = self.inner.import_processes(inner)
+        except ProcessExistsError as error:
+            raise self._translate(error, error.name[len(self._prefix) :]) from None
+        return [name[len(self._prefix) :] for name in written]
 
     def purge_expired(self) -> list[str]:
         """Purging is an operator's job across all users: use the ``persist purge`` command."""

@@ -16,7 +16,11 @@ from persistence.ui.login import require_login
 from persistence.ui.strings import describe, t
 
 SELECTOR_KEY = "active_process"
+SEARCH_KEY = "process_search"
 RENAME_KEY = "rename_process_name"
+# The selector offers this many processes, most recently updated first; with more, a search
+# box finds the others. Each rerun sends the options to the browser: keep them few.
+SHOWN_PROCESSES = 50
 _CONFIRM_DELETE = "_confirm_delete_process"
 _ERROR = "_process_error"
 
@@ -139,16 +143,25 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
         st.header(t("sidebar.title"))
         show_error()
         try:
-            processes = session.processes()
+            total = len(session.processes())
+            query = ""
+            if total > SHOWN_PROCESSES:
+                query = st.text_input(
+                    t("sidebar.search"), key=SEARCH_KEY, placeholder=t("sidebar.search_hint")
+                )
+            shown, matching = session.find_processes(query, SHOWN_PROCESSES)
+            current = None if session.process is None else session.catalog.info(session.process)
         except PersistenceError as error:
             detail = error.detail if isinstance(error, StorageUnavailableError) else describe(error)
             st.warning(t("status.unavailable", detail=detail))
-            processes = []
-        updated = {info.name: info.updated_at for info in processes}
+            total, query, shown, matching, current = 0, "", [], 0, None
+        updated = {info.name: info.updated_at for info in shown}
         names = list(updated)
         if session.process is not None and session.process not in updated:
-            names.insert(0, session.process)
-        if not names:
+            names.insert(0, session.process)  # the open process stays selectable
+            if current is not None:
+                updated[current.name] = current.updated_at
+        if not total and session.process is None:
             st.info(t("sidebar.none"))
         if st.session_state.get(SELECTOR_KEY) != session.process:
             st.session_state[SELECTOR_KEY] = session.process
@@ -162,6 +175,12 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
             on_change=_on_select,
             args=(session,),
         )
+        if query.strip() and not matching:
+            st.caption(t("sidebar.no_match", query=query.strip()))
+        elif query.strip() and matching > len(shown):
+            st.caption(t("sidebar.matches", count=matching, shown=len(shown)))
+        elif matching > len(shown):
+            st.caption(t("sidebar.more", total=total, shown=len(shown)))
         status_slot = st.container()
         if session.process is not None:
             _manage(session)

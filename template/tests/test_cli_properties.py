@@ -1,0 +1,250 @@
+"""Properties of `persist`: whatever export document or storage URL it is given, it exits 0
+or a documented status with a one-line message, never a traceback, never a partial import.
+
+Hypothesis generates export documents (valid ones, then mutated: keys dropped, values
+replaced by any JSON, the text cut or garbled) and storage URLs (schemes, credentials,
+hosts, ports, databases and options, most of them wrong).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import string
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from persistence import codec
+from persistence import settings as persistence_settings
+from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION
+from tests.conftest import PROJECT_ROOT, StoreFactory
+from tests.test_cli import contents, run_persist
+
+EXAMPLES = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+NOW = datetime.now(UTC)
+
+ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["date", "tuple", "dict", "$type", "v", "2025-01-31"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["$type", "v", "name", "state", "x"]), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+STORABLE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.dates()
+    | st.times()
+    | st.datetimes(timezones=st.none() | st.just(UTC)),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+NAMES = (
+    st.sampled_from(["seed", "週次レポート", "a", "b"])
+    | st.text(st.characters(exclude_categories=["Cc", "Cs", "Zl", "Zp"]), min_size=1, max_size=12)
+    | st.text(max_size=12)  # empty, blank, control characters: invalid names too
+)
+TIMES = st.sampled_from(
+    [
+        None,
+        (NOW - timedelta(hours=1)).isoformat(),
+        (NOW - timedelta(minutes=5)).isoformat(),
+        (NOW - timedelta(days=1)).astimezone(timezone(timedelta(hours=9))).isoformat(),
+        (NOW - timedelta(days=400)).isoformat(),  # past any retention window: skipped
+        (NOW + timedelta(days=400)).isoformat(),  # in the future: counts as now
+        "2025-01-06T09:30:00",  # no UTC offset
+        "0001-01-01T00:00:00+01:00",  # before the first representable UTC moment
+        "yesterday",
+    ]
+)
+
+
+@st.composite
+def processes(draw: st.DrawFn) -> dict[str, Any]:
+    state = draw(st.dictionaries(st.text(max_size=8), STORABLE, max_size=4))
+    entry: dict[str, Any] = {"name": draw(NAMES), "state": codec.to_jsonable(state)}
+    updated_at = draw(TIMES)
+    if updated_at is not None:
+        entry["updated_at"] = updated_at
+    return entry
+
+
+@st.composite
+def export_texts(draw: st.DrawFn) -> bytes:
+    """An export document, valid or mutated, as the bytes of a file."""
+    document: Any = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "processes": draw(st.lists(processes(), max_size=4)),
+    }
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2, 3]))):
+        document = draw(mutated(document))
+    text = json.dumps(document, ensure_ascii=draw(st.booleans()))
+    damage = draw(st.sampled_from(["none"] * 6 + ["cut", "insert", "latin-1"]))
+    if damage == "cut":
+        text = text[: draw(st.integers(0, len(text)))]
+    elif damage == "insert":
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.text(min_size=1, max_size=3)) + text[at:]
+    encoded = text.encode("latin-1", "replace") if damage == "latin-1" else text.encode()
+    return encoded
+
+
+def mutated(document: Any) -> st.SearchStrategy[Any]:
+    """One change somewhere in the document: a value replaced, a key dropped, an entry
+    doubled."""
+    options: list[st.SearchStrategy[Any]] = [ANY_JSON]  # the whole document replaced
+    if isinstance(document, dict):
+        for key in ("format", "version", "processes"):
+            options.append(st.just({k: v for k, v in document.items() if k != key}))
+            options.append(ANY_JSON.map(functools.partial(_with, document, key)))
+        versions = st.integers(-2, EXPORT_VERSION + 1)
+        options.append(versions.map(functools.partial(_with, document, "version")))
+        entries = document.get("processes")
+        if isinstance(entries, list) and entries:
+            options.append(st.just({**document, "processes": [*entries, entries[0]]}))
+            changes = st.tuples(
+                st.integers(0, len(entries) - 1),
+                st.sampled_from(["name", "state", "updated_at"]),
+                ANY_JSON,
+                st.booleans(),
+            )
+            options.append(
+                changes.map(lambda change: _with(document, "processes", _change(entries, *change)))
+            )
+    return st.one_of(options)
+
+
+def _with(document: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    return {**document, key: value}
+
+
+def _change(entries: list[Any], index: int, key: str, value: Any, drop: bool) -> list[Any]:
+    changed = list(entries)
+    entry = changed[index]
+    if isinstance(entry, dict):
+        changed[index] = {k: v for k, v in entry.items() if k != key}
+        if not drop:
+            changed[index][key] = value
+    else:
+        changed[index] = value
+    return changed
+
+
+def assert_one_line(status: int, out: str, err: str) -> None:
+    assert status in EXIT_CODES, (status, err)
+    if status == 0:
+        assert err == "", err
+    else:
+        assert out == "", out
+        assert err.startswith("persist: ") and err.endswith("\n"), err
+        assert err.count("\n") == 1, err
+        assert "Traceback" not in err
+
+
+@pytest.fixture
+def seeded(make_store: StoreFactory) -> StoreFactory:
+    make_store().save_process("seed", {"persist_owner": "山田", "persist_n": 1})
+    return make_store
+
+
+@EXAMPLES
+@given(text=export_texts())
+def test_import_is_whole_or_nothing_and_never_a_traceback(
+    seeded: StoreFactory, tmp_path: Path, text: bytes
+) -> None:
+    before = contents(seeded)
+    dump = tmp_path / "dump.json"
+    dump.write_bytes(text)
+    status, out, err = run_persist(seeded, "import", str(dump))
+    event(f"exit {status}")
+    assert_one_line(status, out, err)
+    after = contents(seeded)
+    if status != 0:
+        assert after == before, "a failed import changed the store"
+        return
+    assert status == 0
+    entries = json.loads(text)["processes"]
+    named = {entry["name"] for entry in entries}
+    assert {name: after.get(name) for name in before if name not in named} == {
+        name: snapshot for name, snapshot in before.items() if name not in named
+    }
+    for entry in entries:
+        if f"skipped {entry['name']}:" in out:
+            continue
+        snapshot = after[entry["name"]]
+        assert snapshot is not None
+        assert snapshot.state == codec.from_jsonable(entry["state"])
+
+
+SERVER_PARTS = st.tuples(
+    st.sampled_from(["redis", "rediss", "unix", "REDIS", "redis+tls", ""]),
+    st.sampled_from(["", ":wrong@", "user:pw@", ":@", "%zz@", "a@b@"]),
+    st.sampled_from(["127.0.0.1", "localhost", "", "[::1]", "[::1", "::1"]),
+    st.sampled_from(["", ":6379", ":1", ":notaport", ":99999", ":-1", ":", ":0"]),
+    st.sampled_from(["", "/", "/0", "/15", "/abc", "/99", "/0/1", "/-1", "/\u0661", "/%00"]),
+    st.sampled_from(["", "?db=abc", "?db=1", "?socket_timeout=x", "?no_such=1", "?db="]),
+)
+SEGMENT = st.text(
+    alphabet=string.ascii_letters + string.digits + "-_ %:@?#[]~\x00\n\u00e9\u9031", max_size=10
+)
+
+
+@st.composite
+def storage_urls(draw: st.DrawFn, folder: str) -> str:
+    """A storage URL of any shape; a path always stays inside ``folder`` (absolute) or the
+    project root (relative, patched to a temporary folder)."""
+    kind = draw(st.sampled_from(["server", "file", "file", "bare"]))
+    if kind == "server":
+        scheme, user, host, port, path, query = draw(SERVER_PARTS)
+        return f"{scheme}://{user}{host}{port}{path}{query}"
+    segments = draw(st.lists(SEGMENT.filter(lambda s: s not in {"", ".", ".."}), max_size=3))
+    tail = "/".join(segments)
+    if kind == "bare":
+        return tail or "data"
+    scheme = draw(st.sampled_from(["json", "sqlite", "file", "JSON", "mongodb"]))
+    absolute = draw(st.booleans())
+    return f"{scheme}:///{folder}/{tail}" if absolute else f"{scheme}:///{tail}"
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_any_storage_url_is_a_status_and_one_line(
+    make_store: StoreFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    data: st.DataObject,
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir(exist_ok=True)
+    monkeypatch.setattr(persistence_settings, "project_root", lambda: root)
+    url = data.draw(storage_urls(str(tmp_path / "absolute")), label="url")
+    command = data.draw(st.sampled_from([["list"], ["show", "seed"], ["delete", "nothing"]]))
+    project_data = sorted((PROJECT_ROOT / "data").rglob("*"))
+    status, out, err = run_persist(make_store, *command, url=url)
+    event(f"exit {status}")
+    assert_one_line(status, out, err)
+    assert "pw@" not in err and ":wrong@" not in err  # a password never reaches a message
+    assert sorted((PROJECT_ROOT / "data").rglob("*")) == project_data  # relative: the tmp root
