@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pytest_copie.plugin import Copie
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,17 +30,25 @@ REPO = Path(__file__).resolve().parents[1]
 __all__ = [
     "BACKENDS",
     "DEFAULT_PREFIX",
+    "PYTHON_VERSIONS",
     "REPO",
     "commit_all",
     "conflicts",
     "every_combination",
     "git",
     "project_env",
+    "python_executable",
     "render",
     "render_combination",
     "run",
     "uv_command",
 ]
+
+# Every Python a generated project claims (requires-python: the first one or newer) and its
+# CI tests: copier.yml's derived `python_versions`.
+PYTHON_VERSIONS: list[str] = yaml.safe_load(
+    yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))["python_versions"]["default"]
+)
 
 BACKENDS = ["json", "sqlite", "redis"]
 SCOPES = ["shared", "per_user"]
@@ -103,6 +112,31 @@ def render_combination(
 def uv_command() -> str:
     """How to call uv here: on PATH, else the one in this venv (a dev dependency)."""
     return "uv" if shutil.which("uv") else f"{sys.executable} -m uv"
+
+
+def python_executable(version: str) -> str:
+    """A working interpreter of Python ``version`` (``"3.13"``), for ``UV_PYTHON``: the one uv
+    finds, else a pyenv installation. uv stops at pyenv's shim of a version that is not the
+    global one (the shim exists but fails when run), so a bare ``UV_PYTHON=3.13`` fails on
+    such machines. Nothing is downloaded: without the version the test fails, naming it."""
+    found = subprocess.run(
+        [*uv_command().split(), "python", "find", "--system", version],
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode == 0:
+        return found.stdout.strip()
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    installed = [
+        path
+        for path in root.glob(f"versions/{version}.*/bin/python{version}")
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", path.parents[1].name)
+    ]
+    if not installed:
+        pytest.fail(f"no Python {version} here (uv: {found.stderr.strip()})", pytrace=False)
+    return str(max(installed, key=lambda path: int(path.parents[1].name.rsplit(".", 1)[1])))
 
 
 def project_env(**extra: str) -> dict[str, str]:
