@@ -52,7 +52,8 @@ def direct_floors(project: Path) -> dict[str, Version]:
     """Each direct dependency of the workspace (its members' dependencies and the dev group)
     with the lowest version its range allows (``>=``); workspace members have none."""
     floors: dict[str, Version] = {}
-    for pyproject in [project / "pyproject.toml", *project.glob("*/*/pyproject.toml")]:
+    members = [*project.glob("packages/*/pyproject.toml"), *project.glob("apps/*/pyproject.toml")]
+    for pyproject in [project / "pyproject.toml", *members]:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         requirements = [
             *data["project"].get("dependencies", []),
