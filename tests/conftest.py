@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pytest_copie.plugin import Copie
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,17 +31,25 @@ REPO = Path(__file__).resolve().parents[1]
 __all__ = [
     "BACKENDS",
     "DEFAULT_PREFIX",
+    "PYTHON_VERSIONS",
     "REPO",
     "commit_all",
     "conflicts",
     "every_combination",
     "git",
     "project_env",
+    "python_executable",
     "render",
     "render_combination",
     "run",
     "uv_command",
 ]
+
+# Every Python a generated project claims (requires-python: the first one or newer) and its
+# CI tests: copier.yml's derived `python_versions`.
+PYTHON_VERSIONS: list[str] = yaml.safe_load(
+    yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))["python_versions"]["default"]
+)
 
 BACKENDS = ["json", "sqlite", "redis", "postgres"]
 SCOPES = ["shared", "per_user"]
@@ -116,6 +125,31 @@ def mypy_cache_dir() -> Path:
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return Path(tempfile.gettempdir()) / f"template-tests-{os.getuid()}" / f"mypy-{worker}"
+
+
+def python_executable(version: str) -> str:
+    """A working interpreter of Python ``version`` (``"3.13"``), for ``UV_PYTHON``: the one uv
+    finds, else a pyenv installation. uv stops at pyenv's shim of a version that is not the
+    global one (the shim exists but fails when run), so a bare ``UV_PYTHON=3.13`` fails on
+    such machines. Nothing is downloaded: without the version the test fails, naming it."""
+    found = subprocess.run(
+        [*uv_command().split(), "python", "find", "--system", version],
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode == 0:
+        return found.stdout.strip()
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    installed = [
+        path
+        for path in root.glob(f"versions/{version}.*/bin/python{version}")
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", path.parents[1].name)
+    ]
+    if not installed:
+        pytest.fail(f"no Python {version} here (uv: {found.stderr.strip()})", pytrace=False)
+    return str(max(installed, key=lambda path: int(path.parents[1].name.rsplit(".", 1)[1])))
 
 
 def project_env(**extra: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import yaml
 from copier.errors import CopierAnswersInterrupt, UserMessageError
 from pytest_copie.plugin import Copie
 
-from conftest import BACKENDS, REPO, every_combination, render, render_combination
+from conftest import BACKENDS, PYTHON_VERSIONS, REPO, every_combination, render, render_combination
 
 # GitHub Actions' own `${{ ... }}` is expected in workflow files; anything else is leftover Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\.jinja$")
@@ -63,7 +63,7 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
 
 def test_the_question_list_comes_from_copier_yml() -> None:
     assert {"backend", "persist_prefix", "include_sample_app", "ui_language"} <= QUESTIONS
-    assert not {"redis_namespace", "python_min"} & QUESTIONS  # derived, never asked
+    assert not {"redis_namespace", "python_min", "python_versions"} & QUESTIONS  # derived
 
 
 def test_defaults_render_a_complete_answers_file(copie: Copie) -> None:
@@ -79,6 +79,29 @@ def test_defaults_render_a_complete_answers_file(copie: Copie) -> None:
         (project / "packages/persistence/src/persistence/defaults.toml").read_text()
     )
     assert defaults["retention_days"] == 7 and defaults["namespace"] == "weekly-reports"
+
+
+def test_every_claimed_python_and_the_lowest_dependencies_are_tested_in_ci(copie: Copie) -> None:
+    """requires-python names the first of `python_versions`; the generated CI runs on each
+    of them, plus one job on the lowest direct dependencies; the template's CI on each too."""
+    project = render(copie)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["requires-python"] == f">={PYTHON_VERSIONS[0]}"
+    assert pyproject["tool"]["mypy"]["python_version"] == PYTHON_VERSIONS[0]
+
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    matrix = workflow["jobs"]["check"]["strategy"]["matrix"]
+    assert matrix["python-version"] == PYTHON_VERSIONS
+    assert matrix["resolution"] == ["highest"]
+    assert matrix["include"] == [
+        {"python-version": PYTHON_VERSIONS[0], "resolution": "lowest-direct"}
+    ]
+    env = workflow["jobs"]["check"]["env"]
+    assert env["UV_PYTHON"] == "${{ matrix.python-version }}"
+    assert env["UV_RESOLUTION"] == "${{ matrix.resolution }}"
+
+    own = yaml.safe_load((REPO / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    assert own["jobs"]["test"]["strategy"]["matrix"]["python-version"] == PYTHON_VERSIONS
 
 
 def test_a_japanese_project_name_gets_a_usable_slug(copie: Copie) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -27,6 +28,9 @@ USER_PAGE = """import streamlit as st
 st.title("My own page")
 st.text_input("Customer", key="persist_customer")
 """
+# The release widens Streamlit's range (`<2` to `<3`), whatever its floor is by then.
+STREAMLIT_RANGE = re.compile(r'"streamlit>=(?P<floor>[0-9.]+),<2"')
+RELEASED_STREAMLIT_RANGE = re.compile(r'"streamlit>=[0-9.]+,<3"')
 NEW_PAGE = """import streamlit as st
 
 from persistence.ui import t
@@ -65,11 +69,11 @@ def release_1_1_0(repo: Path) -> None:
         '            st.Page(PAGES / "summary.py", title="Summary"),\n'
         '            st.Page(PAGES / "new_process.py"',
     )
-    replace_in(
-        template / "packages/persistence/pyproject.toml.jinja",
-        '"streamlit>=1.50,<2"',
-        '"streamlit>=1.51,<2"',
-    )
+    dependencies = template / "packages/persistence/pyproject.toml.jinja"
+    text = dependencies.read_text(encoding="utf-8")
+    assert STREAMLIT_RANGE.search(text), f"no {STREAMLIT_RANGE.pattern} in {dependencies}"
+    released = STREAMLIT_RANGE.sub(r'"streamlit>=\g<floor>,<3"', text, count=1)
+    dependencies.write_text(released, encoding="utf-8")
     replace_in(
         template / "packages/persistence/src/persistence/names.py",
         "MAX_NAME_LENGTH = 200",
@@ -149,7 +153,9 @@ def test_update_brings_the_release_and_keeps_the_users_work(
     assert 'primaryColor = "#0a7d5a"' in (project / ".streamlit/config.toml").read_text()
     assert (project / "apps/main/app_pages/summary.py").exists()
     assert "summary.py" in (project / "apps/main/app.py").read_text()
-    assert '"streamlit>=1.51,<2"' in (project / "packages/persistence/pyproject.toml").read_text()
+    assert RELEASED_STREAMLIT_RANGE.search(
+        (project / "packages/persistence/pyproject.toml").read_text(encoding="utf-8")
+    )
     names = project / "packages/persistence/src/persistence/names.py"
     assert "# release 1.1.0" in names.read_text()
     if backend == "json":

@@ -120,7 +120,9 @@ def streamlit_server(make_store: StoreFactory, tmp_path: Path) -> Iterator[Strea
 def chromium_executable() -> str:
     """The system Chromium (``CHROMIUM_PATH`` or ``/usr/bin/chromium``): never a download."""
     wanted = os.environ.get("CHROMIUM_PATH")
-    candidates = [wanted] if wanted else [DEFAULT_CHROMIUM, shutil.which("chromium")]
+    candidates: list[str | None] = (
+        [wanted] if wanted else [DEFAULT_CHROMIUM, shutil.which("chromium")]
+    )
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
