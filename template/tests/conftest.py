@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,6 +128,14 @@ def app_storage(
     """Point the app at an isolated store, as a deployment would with environment variables."""
     import streamlit as st
 
+    # The app's own stores are closed with the test's: clearing Streamlit's cache only drops
+    # them, and a PostgreSQL store would keep its pooled connection until collected.
+    def recorded(*args: Any, **kwargs: Any) -> StorageInterface:
+        store = open_storage(*args, **kwargs)
+        make_store.opened.append(store)
+        return store
+
+    monkeypatch.setattr("persistence.binding.open_storage", recorded)
     monkeypatch.setenv("PERSIST_STORAGE_URL", make_store.url)
     monkeypatch.setenv("PERSIST_NAMESPACE", make_store.settings.namespace)
     # Shared scope whatever the project's answer: tests/test_per_user.py covers per_user.
