@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "PYTHON_VERSIONS",
     "REPO",
+    "SEED",
     "commit_all",
     "conflicts",
     "every_combination",
@@ -63,6 +64,23 @@ COMBINATIONS = [
     ),
     ("sqlite", True, "ja", "per_user", "keep_"),
 ]
+
+
+# Saved processes of every value kind the codec tags, written by a project's own code (the
+# data moves and the update from a release both seed a store with it).
+SEED = """
+import datetime as dt
+from persistence import open_storage
+store = open_storage()
+store.save_process("2025年1月_週次レポート", {
+    "persist_due_date": dt.date(2025, 1, 31),
+    "persist_range": (1, 5),
+    "persist_when": dt.datetime(2025, 1, 6, 9, 30, tzinfo=dt.timezone.utc),
+    "persist_review": dt.time(9, 0),
+    "persist_nested": {"rows": [{"a": (1, 2)}], "$type": "user data"},
+})
+store.save_process("second", {"persist_owner": "山田", "persist_count": 3})
+"""
 
 
 def pytest_configure(config: pytest.Config) -> None:

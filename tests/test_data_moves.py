@@ -12,24 +12,11 @@ from pathlib import Path
 import pytest
 from pytest_copie.plugin import Copie
 
-from conftest import BACKENDS, render, run, uv_command
+from conftest import BACKENDS, SEED, render, run, uv_command
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SERVER_URLS = {"redis": REDIS_URL, "postgres": POSTGRES_URL}
-SEED = """
-import datetime as dt
-from persistence import open_storage
-store = open_storage()
-store.save_process("2025年1月_週次レポート", {
-    "persist_due_date": dt.date(2025, 1, 31),
-    "persist_range": (1, 5),
-    "persist_when": dt.datetime(2025, 1, 6, 9, 30, tzinfo=dt.timezone.utc),
-    "persist_review": dt.time(9, 0),
-    "persist_nested": {"rows": [{"a": (1, 2)}], "$type": "user data"},
-})
-store.save_process("second", {"persist_owner": "山田"})
-"""
 
 
 def states(export: str) -> dict[str, object]:

@@ -37,6 +37,7 @@ from pytest_copie.plugin import Copie
 from conftest import (
     BACKENDS,
     REPO,
+    SEED,
     commit_all,
     conflicts,
     git,
@@ -69,20 +70,7 @@ if get_session().process is not None:
     st.text_input("Customer", key=persisted("customer"))
     st.date_input("Follow up on", key=persisted("follow_up"))
 '''
-# Written with the release's own code, so the data is what a team's app saved.
-SEED = """
-import datetime as dt
-from persistence import open_storage
-store = open_storage()
-store.save_process("2025年1月_週次レポート", {
-    "persist_due_date": dt.date(2025, 1, 31),
-    "persist_range": (1, 5),
-    "persist_when": dt.datetime(2025, 1, 6, 9, 30, tzinfo=dt.timezone.utc),
-    "persist_review": dt.time(9, 0),
-    "persist_nested": {"rows": [{"a": (1, 2)}], "$type": "user data"},
-})
-store.save_process("second", {"persist_owner": "山田", "persist_count": 3})
-"""
+
 PROCESS_NAMES = ("2025年1月_週次レポート", "second")
 DROP = "from persistence import open_storage; open_storage().delete_process({name!r})"
 

@@ -34,6 +34,13 @@ def postgres_answers(url: str) -> bool:
         return False
 
 
+# Backends that need a server: its name, where the demo expects it, how to tell it answers.
+SERVERS = {
+    "redis": ("Redis", REDIS_URL, redis_answers, "redis-server --daemonize yes"),
+    "postgres": ("PostgreSQL", POSTGRES_URL, postgres_answers, "pg_ctlcluster 15 main start"),
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -41,20 +48,15 @@ def main() -> int:
     )
     parser.add_argument("--dest", type=Path, default=Path("build/demo"))
     args = parser.parse_args()
-    if args.backend == "redis" and not redis_answers(REDIS_URL):
-        print(
-            f"make demo BACKEND=redis needs a Redis server at {REDIS_URL}; none answers.\n"
-            "Start one (e.g. `redis-server --daemonize yes`) and run it again.",
-            file=sys.stderr,
-        )
-        return 1
-    if args.backend == "postgres" and not postgres_answers(POSTGRES_URL):
-        print(
-            f"make demo BACKEND=postgres needs a PostgreSQL server at {POSTGRES_URL}; none "
-            "answers.\nStart one (e.g. `pg_ctlcluster 15 main start`) and run it again.",
-            file=sys.stderr,
-        )
-        return 1
+    if args.backend in SERVERS:
+        name, url, answers, hint = SERVERS[args.backend]
+        if not answers(url):
+            print(
+                f"make demo BACKEND={args.backend} needs a {name} server at {url}; none "
+                f"answers.\nStart one (e.g. `{hint}`) and run it again.",
+                file=sys.stderr,
+            )
+            return 1
     render(args.dest, backend=args.backend)
     print(f"Rendered the template ({args.backend} backend) into {args.dest}")
     print("Starting the app on http://localhost:8501 (Ctrl+C stops it)")

@@ -141,14 +141,22 @@ def test_an_oversize_write_is_refused_and_the_stored_state_stays(
     assert store.load_process("p") == {"persist_small": "ok"}
 
 
-def test_two_sessions_editing_different_keys_keep_both(
-    make_store: StoreFactory, clock: FakeClock
-) -> None:
+@pytest.fixture
+def two_sessions(make_store: StoreFactory, clock: FakeClock) -> tuple[StateSync, StateSync]:
+    """Two sessions, each with a store of its own, on one new process ``p``."""
     store = make_store(clock)
     store.create_process("p")
     one, two = session_on(store), session_on(make_store(clock))
     one.open("p")
     two.open("p")
+    return one, two
+
+
+def test_two_sessions_editing_different_keys_keep_both(
+    two_sessions: tuple[StateSync, StateSync],
+) -> None:
+    one, two = two_sessions
+    store = one.store
     rerun(one, persist_a="one")
     rerun(two, persist_b="two")
     rerun(one)
@@ -379,13 +387,9 @@ def test_a_newer_run_waits_for_a_superseded_runs_save(store: StorageInterface) -
 
 
 def test_a_watcher_learns_of_a_colleagues_save_with_one_revision_read(
-    make_store: StoreFactory, clock: FakeClock
+    two_sessions: tuple[StateSync, StateSync],
 ) -> None:
-    store = make_store(clock)
-    store.create_process("p")
-    mine, colleague = session_on(store), session_on(make_store(clock))
-    mine.open("p")
-    colleague.open("p")
+    mine, colleague = two_sessions
     rerun(mine, persist_owner="Aiko")
     assert not mine.changed_elsewhere()  # its own save is not news
     rerun(colleague, persist_notes="from a colleague")
