@@ -52,6 +52,8 @@ RELEASE = "e245b0ea0f3419ef42961af0d3155fca13ad7e09"
 # Later than any release this repository will tag: every `_migrations` entry newer than
 # RELEASE runs on the update, as it will when teams update to the next release.
 NEXT_RELEASE = "999.0.0"
+# The backends RELEASE offered: PostgreSQL came later, so no project of it predates this tree.
+RELEASE_BACKENDS = [backend for backend in BACKENDS if backend != "postgres"]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ANSWERS_FILE = ".copier-answers.yml"
 USER_PAGE_PATH = "apps/main/app_pages/my_page.py"
@@ -116,7 +118,7 @@ def processes(export: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", RELEASE_BACKENDS)
 def test_a_project_generated_from_the_release_updates_cleanly(
     copie: Copie, tmp_path: Path, backend: str
 ) -> None:
