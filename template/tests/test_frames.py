@@ -3,6 +3,7 @@ the engine compares frames as frames."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from typing import Any
@@ -152,6 +153,76 @@ def test_a_changed_cell_is_a_different_value(frame: pd.DataFrame) -> None:
     changed = frame.copy()
     changed.iloc[0, list(frame.columns).index("int")] ^= 1
     assert not codec.same_value(changed, frame)
+
+
+def strictly_equal(left: pd.DataFrame, right: pd.DataFrame) -> bool:
+    """What ``same_value`` must say, the slow way: pandas' strictest comparison (``NaN``
+    equals ``NaN``, ``0.0`` equals ``-0.0``) plus the cell types of ``object`` columns."""
+    try:
+        assert_frame_equal(left, right, **STRICT)
+    except AssertionError:
+        return False
+    return all(
+        list(map(type, left.iloc[:, i])) == list(map(type, right.iloc[:, i]))
+        for i in range(left.shape[1])
+        if left.dtypes.iloc[i] == np.dtype(object)
+    )
+
+
+@PROPERTY
+@given(frames(), st.data())
+def test_a_copy_is_the_same_and_a_cell_copied_from_another_row_is_compared_exactly(
+    frame: pd.DataFrame, data: st.DataObject
+) -> None:
+    assert codec.same_value(copy.deepcopy(frame), frame)
+    if len(frame) < 2 or frame.shape[1] == 0:
+        return
+    column = data.draw(st.integers(0, frame.shape[1] - 1))
+    row, source = data.draw(st.permutations(range(len(frame))))[:2]
+    changed = frame.copy()
+    changed.iloc[row, column] = frame.iloc[source, column]
+    assert codec.same_value(changed, frame) == strictly_equal(changed, frame)
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [
+        ("int", 7),
+        ("float", float("nan")),
+        ("text", "edited"),
+        ("when", pd.Timestamp("2030-01-01")),
+        ("str", "edited"),
+        ("Int64", pd.NA),
+        ("category", "y"),
+        ("object", 1),  # it held True: 1 == True, but not the same value
+    ],
+)
+def test_an_edit_in_place_of_any_column_is_noticed(column: str, cell: Any) -> None:
+    frame = pd.DataFrame(
+        {
+            "int": np.arange(3),
+            "float": [0.5, 1.5, 2.5],
+            "text": pd.Series(["a", "b", "c"], dtype=object),
+            "when": pd.date_range("2025-01-01", periods=3),
+            "str": pd.array(["a", "b", "c"], dtype="str"),
+            "Int64": pd.array([1, 2, 3], dtype="Int64"),
+            "category": pd.Categorical(["x", "y", "x"]),
+            "object": pd.Series([True, None, dt.date(2025, 1, 6)], dtype=object),
+        }
+    )
+    synced = copy.deepcopy(frame)  # what the engine keeps
+    assert codec.same_value(frame, synced)
+    frame.loc[0, column] = cell
+    assert not codec.same_value(frame, synced)
+
+
+def test_equal_values_with_other_bits_are_the_same() -> None:
+    frame = pd.DataFrame({"x": [0.0, float("nan")]})
+    other = pd.DataFrame({"x": [-0.0, -float("nan")]})
+    assert codec.same_value(other, frame)
+    text = pd.DataFrame({"t": pd.Series(["ab", "c"], dtype=object)})
+    rebuilt = pd.DataFrame({"t": pd.Series(["".join("ab"), "c"], dtype=object)})  # new objects
+    assert codec.same_value(rebuilt, text)
 
 
 # -- examples -------------------------------------------------------------------------------

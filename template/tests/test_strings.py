@@ -23,6 +23,7 @@ from persistence.errors import (
     ProcessTooLargeError,
     StorageUnavailableError,
     UnstorableValueError,
+    ValueTooLargeError,
 )
 from persistence.names import validate_process_name
 from persistence.ui.strings import STRINGS, describe, t
@@ -104,7 +105,10 @@ def _errors() -> list[PersistenceError]:
         ProcessExistsError("週次"),
         ProcessNotFoundError("週次"),
         UnstorableValueError("persist_x", "values of type set cannot be stored"),
-        ProcessTooLargeError(2_000_000, 1_048_576, [("persist_big", 1_999_000)]),
+        ValueTooLargeError("persist_big", 25_000_000, 20_971_520),
+        ProcessTooLargeError(
+            70_000_000, 67_108_864, [("persist_big", 20_000_000)], ["persist_big"]
+        ),
         CorruptProcessError("週次", "bad JSON"),
         CorruptProcessError("週次", "bad JSON", Path("/data/corrupt/x.json")),
         StorageUnavailableError("connection refused"),

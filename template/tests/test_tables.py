@@ -215,6 +215,26 @@ def test_a_file_too_large_for_the_process_is_refused(
     assert (app_storage().load_process(NAME) or {}).get(CSV) is None
 
 
+def test_a_file_over_the_value_limit_is_refused_naming_the_key(
+    tables: AppTest, app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from persistence.settings import get_settings
+
+    monkeypatch.setenv("PERSIST_MAX_VALUE_BYTES", "4096")  # the process limit stays 64 MiB
+    get_settings.cache_clear()
+    tables.file_uploader(key="_upload_csv_0").set_value(("big.csv", b"x" * 5000, "text/csv"))
+    tables.run()
+    assert not tables.exception, tables.exception
+    messages = [str(error.value) for error in tables.error]
+    assert any("big.csv" in text and CSV in text and "4,096" in text for text in messages)
+    assert (app_storage().load_process(NAME) or {}).get(CSV) is None
+    tables.file_uploader(key="_upload_csv_1").set_value(("small.csv", b"x" * 2000, "text/csv"))
+    tables.run()  # a file that fits is kept
+    assert stored_file((app_storage().load_process(NAME) or {})[CSV]) == StoredFile(
+        "small.csv", "text/csv", b"x" * 2000
+    )
+
+
 def editor_with_a_changing_label() -> None:
     """An app whose editor's arguments change between runs (its column label)."""
     import pandas as pd

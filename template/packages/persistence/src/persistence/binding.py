@@ -260,6 +260,7 @@ def get_session() -> PersistentSession:
         st.session_state,
         prefix=settings.key_prefix,
         max_bytes=settings.max_process_bytes,
+        max_value_bytes=settings.max_value_bytes,
         browser=StreamlitBrowser(),
         refused=(StreamlitAPIException,),
     )

@@ -9,6 +9,11 @@ a ``"$type"`` key is wrapped, so no stored value can be mistaken for a tag.
 
 ``same_value`` is the equality the sync engine compares values with: what would be stored
 the same is the same (two frames compare as frames, not cell by cell).
+
+``reusing`` lets the engine hand what it already encoded (to check a value's size) down to
+the store, through the unchanged storage contract: a store that calls ``encode`` or
+``checked_jsonable`` for the same key and the very same value object inside it gets that
+result instead of encoding again (a table of 10,000 rows takes tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from persistence.errors import UnstorableValueError
 
@@ -148,6 +156,9 @@ def loads(text: str | bytes) -> Any:
 
 def checked_jsonable(key: str, value: Any) -> Any:
     """``to_jsonable`` whose failure is an ``UnstorableValueError`` naming ``key``."""
+    known = _reused(key, value)
+    if known is not None and known.jsonable is not NOT_KEPT:
+        return known.jsonable
     try:
         return to_jsonable(value)
     except (TypeError, ValueError, RecursionError) as error:
@@ -156,4 +167,60 @@ def checked_jsonable(key: str, value: Any) -> Any:
 
 def encode(key: str, value: Any) -> str:
     """One session-state value as JSON text; ``UnstorableValueError`` names ``key`` on failure."""
+    known = _reused(key, value)
+    if known is not None:
+        return known.text
     return dumps(checked_jsonable(key, value))
+
+
+def byte_size(text: str) -> int:
+    """The length of ``text`` in UTF-8 bytes (checking for ASCII-only text costs nothing)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+NOT_KEPT: Any = object()
+"""``Encoded.jsonable`` of a result that kept only its text."""
+
+
+class Encoded(NamedTuple):
+    """A value, what ``checked_jsonable`` and ``encode`` made of it, and its size in bytes."""
+
+    value: Any
+    jsonable: Any
+    text: str
+    size: int
+
+    def text_only(self) -> Encoded:
+        """The same without the structure, which takes more memory than the text."""
+        return self._replace(jsonable=NOT_KEPT)
+
+
+def encode_once(key: str, value: Any) -> Encoded:
+    """``value`` encoded, keeping the structure and the text for ``reusing``."""
+    jsonable = checked_jsonable(key, value)
+    text = dumps(jsonable)
+    return Encoded(value, jsonable, text, byte_size(text))
+
+
+_reuse = threading.local()
+
+
+@contextmanager
+def reusing(encoded: Mapping[str, Encoded]) -> Iterator[None]:
+    """Within this block, in this thread, ``encode(key, value)`` and
+    ``checked_jsonable(key, value)`` of a key in ``encoded`` whose value is the very object
+    encoded there (``is``, not ``==``) give back that result without encoding again."""
+    previous = getattr(_reuse, "encoded", None)
+    _reuse.encoded = encoded
+    try:
+        yield
+    finally:
+        _reuse.encoded = previous
+
+
+def _reused(key: str, value: Any) -> Encoded | None:
+    encoded: Mapping[str, Encoded] | None = getattr(_reuse, "encoded", None)
+    if not encoded:
+        return None
+    known = encoded.get(key)
+    return known if known is not None and known.value is value else None

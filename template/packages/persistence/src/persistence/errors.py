@@ -20,8 +20,10 @@ MESSAGES: dict[str, str] = {
     "exists": "A process named {name!r} already exists.",
     "not_found": "The process {name!r} does not exist (it was deleted or it expired).",
     "unstorable": "{key!r} cannot be saved: {reason}",
+    "value_too_large": "{key!r} takes {size} bytes, over the limit of {limit} bytes for one "
+    "value. The other keys are saved.",
     "too_large": "The process would take {size} bytes, over the limit of {limit} bytes. "
-    "Biggest keys: {keys}. Nothing was saved.",
+    "Not saved: {refused}; the other keys are saved. Biggest keys: {keys}.",
     "corrupt": "The process {name!r} is corrupt and cannot be opened ({detail}). "
     "The stored data was left as it is.",
     "corrupt_copied": "The process {name!r} is corrupt and cannot be opened ({detail}). "
@@ -91,15 +93,40 @@ class UnstorableValueError(PersistenceError, TypeError):
         self.reason = reason
 
 
+class ValueTooLargeError(PersistenceError):
+    """One session-state value whose encoding is over ``max_value_bytes``: that key is not
+    saved, the others are."""
+
+    code = "value_too_large"
+
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        super().__init__(key=key, size=f"{size:,}", limit=f"{limit:,}")
+        self.key = key
+        self.size = size
+        self.limit = limit
+
+
 class ProcessTooLargeError(PersistenceError):
+    """Saving ``refused`` would take the process over ``max_process_bytes``: those keys are
+    not saved (the other changed keys are), and ``biggest`` says what takes the room."""
+
     code = "too_large"
 
-    def __init__(self, size: int, limit: int, biggest: Sequence[tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        size: int,
+        limit: int,
+        biggest: Sequence[tuple[str, int]],
+        refused: Sequence[str],
+    ) -> None:
         keys = ", ".join(f"{key} ({length:,} bytes)" for key, length in biggest)
-        super().__init__(size=f"{size:,}", limit=f"{limit:,}", keys=keys)
+        super().__init__(
+            size=f"{size:,}", limit=f"{limit:,}", keys=keys, refused=", ".join(refused)
+        )
         self.size = size
         self.limit = limit
         self.biggest = list(biggest)
+        self.refused = list(refused)
 
 
 class CorruptProcessError(PersistenceError):

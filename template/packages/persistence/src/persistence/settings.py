@@ -81,6 +81,7 @@ class Settings:
     ui_language: str
     process_scope: str
     max_process_bytes: int
+    max_value_bytes: int
     app_title: str
     live_update_seconds: int
 
@@ -97,6 +98,7 @@ _ENV_NAMES = {
     "namespace": "PERSIST_NAMESPACE",
     "ui_language": "PERSIST_UI_LANGUAGE",
     "max_process_bytes": "PERSIST_MAX_PROCESS_BYTES",
+    "max_value_bytes": "PERSIST_MAX_VALUE_BYTES",
     "process_scope": "PERSIST_PROCESS_SCOPE",
     "live_update_seconds": "PERSIST_LIVE_UPDATE_SECONDS",
 }
@@ -148,6 +150,7 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         ui_language=language,
         process_scope=scope,
         max_process_bytes=_as_int("max_process_bytes", merged["max_process_bytes"], 1, 2**40),
+        max_value_bytes=_as_int("max_value_bytes", merged["max_value_bytes"], 1, 2**40),
         app_title=str(merged["app_title"]),
         live_update_seconds=_as_int("live_update_seconds", merged["live_update_seconds"], 0, 3600),
     )

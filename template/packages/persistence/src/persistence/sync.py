@@ -11,6 +11,13 @@ Per script run:
   the prefixed keys with the last saved copy by content and write only the keys that
   changed. An unchanged rerun writes nothing.
 
+**Limits.** A key is refused, and the others of the same run are saved, when its value cannot
+be encoded (``UnstorableValueError``), when its encoding is over ``max_value_bytes``
+(``ValueTooLargeError``; both in ``status.unstorable`` until the value changes), or when
+saving it would take the process over ``max_bytes`` (``ProcessTooLargeError`` in
+``status.error``: the keys that grow the process most are held back until it fits; they are
+tried again, without encoding again, on every run until there is room or they change).
+
 A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
 not render); ``forget`` deletes a key on purpose.
 
@@ -48,6 +55,7 @@ from persistence.errors import (
     ProcessTooLargeError,
     StorageUnavailableError,
     UnstorableValueError,
+    ValueTooLargeError,
 )
 from persistence.models import Revision, State
 from persistence.storage import StorageInterface, utc_now
@@ -97,7 +105,8 @@ class SaveStatus:
     unavailable: StorageUnavailableError | None = None
     error: PersistenceError | None = None
     gone: bool = False
-    unstorable: dict[str, UnstorableValueError] = field(default_factory=dict)
+    # Keys not saved, and why: a value that cannot be stored, or one over max_value_bytes.
+    unstorable: dict[str, PersistenceError] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,13 +130,15 @@ class StateSync:
         *,
         prefix: str,
         max_bytes: int,
+        max_value_bytes: int | None = None,
         browser: BrowserView | None = None,
         refused: tuple[type[Exception], ...] = (),
     ) -> None:
         self.store = store
         self.state = state
         self.prefix = prefix
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes  # the whole process, in bytes of encoded JSON
+        self.max_value_bytes = max_value_bytes  # one value; None: only the process limit
         self.process: str | None = None
         self.status = SaveStatus()
         self._browser = browser or NoBrowser()
@@ -141,7 +152,8 @@ class StateSync:
         self._storage_down = False
         self._synced: State = {}
         self._sizes: dict[str, int] = {}
-        self._rejected: dict[str, Any] = {}
+        self._rejected: dict[str, Any] = {}  # values refused for good, until they change
+        self._waiting: dict[str, codec.Encoded] = {}  # held back for the process limit
         self._pending: dict[str, _Delivery] = {}
 
     # -- choosing the process
@@ -176,6 +188,7 @@ class StateSync:
         with self.lock:
             self.state.pop(key, None)
             self._pending.pop(key, None)
+            self._waiting.pop(key, None)
             if self.process is not None and key in self._synced:
                 self._adopt(self.store.update_process(self.process, {}, removed=[key]))
                 del self._synced[key]
@@ -203,7 +216,11 @@ class StateSync:
                 return
             changed = self._changed_keys(self._current())
             encoded = self._encode(changed)
+            for key in [key for key in self._waiting if key not in encoded]:
+                del self._waiting[key]  # changed back, or to a value refused for itself
             self._unsaved = bool(encoded)
+            if not encoded and isinstance(self.status.error, ProcessTooLargeError):
+                self.status.error = None  # nothing is held back any more
             if not encoded or self._storage_down:
                 return
             self._save(changed, encoded)
@@ -247,25 +264,30 @@ class StateSync:
             self.status.error = error
             self.status.gone = True
 
-    def _save(self, changed: State, encoded: dict[str, str]) -> None:
+    def _save(self, changed: State, encoded: dict[str, codec.Encoded]) -> None:
         assert self.process is not None
+        too_large = self._fit(encoded)
+        if not encoded:
+            self.status.error = too_large
+            return
         try:
-            self._check_size(encoded)
-            revision = self.store.update_process(self.process, {k: changed[k] for k in encoded})
+            # The store encodes what it writes: it gets the text encoded above, not a copy.
+            with codec.reusing(encoded):
+                revision = self.store.update_process(
+                    self.process, {key: changed[key] for key in encoded}
+                )
         except ProcessNotFoundError:
             self.status.gone = True
             return
         except StorageUnavailableError as error:
             self.status.unavailable = error
             return
-        except ProcessTooLargeError as error:
-            self.status.error = error
-            return
         self._adopt(revision)
-        for key in encoded:
-            self._accept(key, changed[key], len(encoded[key]))
-        self._unsaved = False
-        self.status.unavailable = self.status.error = None
+        for key, item in encoded.items():
+            self._accept(key, changed[key], item.size)
+        self._unsaved = bool(self._waiting)
+        self.status.unavailable = None
+        self.status.error = too_large
         self.status.saved_at = utc_now()
 
     def _switch_to(
@@ -281,7 +303,7 @@ class StateSync:
         self.status = SaveStatus(saved_at=saved_at)
         self._revision = revision
         self._unsaved = self._storage_down = False
-        self._synced, self._sizes, self._rejected = {}, {}, {}
+        self._synced, self._sizes, self._rejected, self._waiting = {}, {}, {}, {}
 
     def _clear_keys_missing_from(self, incoming: State, current: Mapping[Any, Any]) -> None:
         """Remove the previous process's keys that ``incoming`` does not set. A widget on
@@ -396,39 +418,77 @@ class StateSync:
                 self._put(key, value, current)
 
     def _accept(self, key: str, value: Any, size: int | None = None) -> None:
-        """Record ``value`` as what storage holds for ``key``."""
+        """Record ``value`` as what storage holds for ``key`` (``size``: its encoding's bytes)."""
         self._synced[key] = copy.deepcopy(value)
-        self._sizes[key] = size if size is not None else len(codec.encode(key, value))
+        self._sizes[key] = size if size is not None else codec.byte_size(codec.encode(key, value))
+        self._waiting.pop(key, None)
 
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
-        synced, rejected, pending = self._synced, self._rejected, self._pending
+        synced, rejected, waiting = self._synced, self._rejected, self._waiting
+        pending = self._pending
         changed: State = {}
         for key, value in current.items():
-            if (
-                self._is_persisted(key)
-                and not _same(value, synced.get(key, _MISSING))
-                and rejected.get(key, _MISSING) is not value
-                and not (key in pending and pending[key].is_stale(value))
-            ):
+            if not self._is_persisted(key) or rejected.get(key, _MISSING) is value:
+                continue  # refused as it is: tried again once it changes
+            held = waiting.get(key)
+            if held is not None and held.value is value:
+                changed[key] = value  # still waiting for room in the process
+            elif _same(value, synced.get(key, _MISSING)):
+                if key in rejected:  # changed back to what is saved
+                    del rejected[key]
+                    self.status.unstorable.pop(key, None)
+            elif not (key in pending and pending[key].is_stale(value)):
                 changed[key] = value
         return changed
 
-    def _encode(self, changed: State) -> dict[str, str]:
-        encoded: dict[str, str] = {}
+    def _encode(self, changed: State) -> dict[str, codec.Encoded]:
+        """The changed values that can be saved, encoded; the others are recorded as refused."""
+        encoded: dict[str, codec.Encoded] = {}
+        limit = self.max_value_bytes
         for key, value in changed.items():
+            held = self._waiting.get(key)
+            if held is not None and held.value is value:
+                encoded[key] = held
+                continue
             try:
-                encoded[key] = codec.encode(key, value)
+                item = codec.encode_once(key, value)
             except UnstorableValueError as error:
-                self._rejected[key] = value
-                self.status.unstorable[key] = error
-            else:
-                self._rejected.pop(key, None)
-                self.status.unstorable.pop(key, None)
+                self._refuse(key, value, error)
+                continue
+            if limit is not None and item.size > limit:
+                self._refuse(key, value, ValueTooLargeError(key, item.size, limit))
+                continue
+            self._rejected.pop(key, None)
+            self.status.unstorable.pop(key, None)
+            encoded[key] = item
         return encoded
 
-    def _check_size(self, encoded: dict[str, str]) -> None:
-        sizes = {**self._sizes, **{key: len(text) for key, text in encoded.items()}}
+    def _refuse(self, key: str, value: Any, error: PersistenceError) -> None:
+        self._rejected[key] = value
+        self.status.unstorable[key] = error
+
+    def _fit(self, encoded: dict[str, codec.Encoded]) -> ProcessTooLargeError | None:
+        """Hold back, from ``encoded``, the keys that would take the process over
+        ``max_bytes``: those that grow it most, until the rest fits. Changes that do not
+        grow the process are always saved (also in a process already over a lowered limit)."""
+        sizes = {**self._sizes, **{key: item.size for key, item in encoded.items()}}
         total = sum(sizes.values())
-        if total > self.max_bytes:
-            biggest = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:3]
-            raise ProcessTooLargeError(total, self.max_bytes, biggest)
+        if total <= self.max_bytes:
+            return None
+        growth = sorted(
+            ((item.size - self._sizes.get(key, 0), key) for key, item in encoded.items()),
+            reverse=True,
+        )
+        held: list[str] = []
+        remaining = total
+        for grown, key in growth:
+            if remaining <= self.max_bytes or grown <= 0:
+                break
+            held.append(key)
+            remaining -= grown
+        if not held:
+            return None
+        for key in held:
+            self._waiting[key] = encoded.pop(key).text_only()
+        biggest = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:3]
+        return ProcessTooLargeError(total, self.max_bytes, biggest, held)

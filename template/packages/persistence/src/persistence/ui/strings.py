@@ -65,8 +65,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload.kept": ":material/attach_file: **{name}** · {size} bytes · {type}",
         "upload.remove": "Remove",
         "upload.replace": "{label} (replaces the file above)",
-        "upload.too_large": "{name} is too large to keep: {size} bytes, and a process holds "
-        "at most {limit} bytes.",
+        "upload.too_large": "{name} is too large to keep in {saved_as}: it takes {size} bytes once "
+        "saved, over the limit of {limit} bytes.",
     },
     "ja": {
         "sidebar.title": "プロセス",
@@ -106,8 +106,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "error.exists": "「{name}」という名前のプロセスはすでに存在します。",
         "error.not_found": "プロセス「{name}」は存在しません（削除されたか期限切れです）。",
         "error.unstorable": "{key} は保存できません: {reason}",
+        "error.value_too_large": "{key} は {size} バイトあり、1 つの値の上限 {limit} バイトを"
+        "超えています。ほかのキーは保存されます。",
         "error.too_large": "プロセスのサイズが {size} バイトになり、上限の {limit} バイトを"
-        "超えます。大きいキー: {keys}。保存されていません。",
+        "超えます。保存されていないキー: {refused}（ほかのキーは保存されます）。"
+        "大きいキー: {keys}。",
         "error.corrupt": "プロセス「{name}」は破損しているため開けません（{detail}）。"
         "保存されたデータはそのまま残っています。",
         "error.corrupt_copied": "プロセス「{name}」は破損しているため開けません（{detail}）。"
@@ -131,8 +134,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "upload.kept": ":material/attach_file: **{name}** · {size} バイト · {type}",
         "upload.remove": "削除",
         "upload.replace": "{label}（上のファイルを置き換えます）",
-        "upload.too_large": "{name} は大きすぎるため保存できません（{size} バイト。"
-        "1 つのプロセスに保存できるのは {limit} バイトまでです）。",
+        "upload.too_large": "{name} は大きすぎるため {saved_as} に保存できません"
+        "（保存すると {size} バイトになり、上限の {limit} バイトを超えます）。",
     },
 }
 

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from persistence import codec
 from persistence.binding import get_session, persisted
 from persistence.codec import same_value
 from persistence.settings import get_settings
@@ -198,29 +199,41 @@ def _escape(text: str) -> str:
 _MARKDOWN = frozenset("\\`*_{}[]<>()#+-.!|~$:")
 
 
-def _fits(size: int) -> bool:
-    """Whether a file of ``size`` bytes, base64-encoded, fits in one process."""
-    return (size + 2) // 3 * 4 + 256 <= get_settings().max_process_bytes
+def _saved_size(key: str, kept: dict[str, Any]) -> int:
+    """The bytes ``kept`` takes once saved under ``key``, without encoding its data: the
+    encoding of the rest plus the data as base64 (4 characters for every 3 bytes)."""
+    data: bytes = kept["data"]
+    rest = codec.encode(key, {**kept, "data": b""})
+    return codec.byte_size(rest) + (len(data) + 2) // 3 * 4
+
+
+def _upload_limit() -> int:
+    """The most one kept file may take: it is one value, and it must fit in a process."""
+    settings = get_settings()
+    return min(settings.max_value_bytes, settings.max_process_bytes)
 
 
 def _take_upload(name: str, generation_key: str, uploader_key: str) -> None:
     uploaded = st.session_state.get(uploader_key)
     if uploaded is None:
         return  # the user cleared the uploader: the kept file stays until Remove
-    data = uploaded.getvalue()
-    if not _fits(len(data)):
+    key = persisted(name)
+    kept = {
+        "name": uploaded.name,
+        "type": uploaded.type or "application/octet-stream",
+        "data": uploaded.getvalue(),
+    }
+    size, limit = _saved_size(key, kept), _upload_limit()
+    if size > limit:
         st.session_state[f"{_UPLOAD.format(name=name)}_error"] = t(
             "upload.too_large",
             name=uploaded.name,
-            size=f"{len(data):,}",
-            limit=f"{get_settings().max_process_bytes:,}",
+            saved_as=key,
+            size=f"{size:,}",
+            limit=f"{limit:,}",
         )
     else:
-        st.session_state[persisted(name)] = {
-            "name": uploaded.name,
-            "type": uploaded.type or "application/octet-stream",
-            "data": data,
-        }
+        st.session_state[key] = kept
     # A new uploader key: the next run draws an empty uploader under the kept file.
     st.session_state[generation_key] = st.session_state.get(generation_key, 0) + 1
 
@@ -237,8 +250,9 @@ def persistent_file_uploader(
 
     With a file kept, it is listed with a button that removes it, and the uploader below
     replaces it. One file at a time; other keyword arguments go to ``st.file_uploader``
-    (``type=["csv"]``, ``help=`` ...). A file too large for the process
-    (``max_process_bytes``) is refused with a message.
+    (``type=["csv"]``, ``help=`` ...). A file whose saved form (base64: a third more) is
+    over ``max_value_bytes`` (or ``max_process_bytes``) is refused with a message naming the
+    key.
     """
     for argument in ("key", "on_change", "accept_multiple_files"):
         if argument in file_uploader_kwargs:
