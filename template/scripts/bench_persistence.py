@@ -3,6 +3,7 @@
     uv run python scripts/bench_persistence.py               # a temporary store
     uv run python scripts/bench_persistence.py --url URL     # next to your deployment's data
     uv run python scripts/bench_persistence.py --quick       # a few-second smoke run
+    uv run python scripts/bench_persistence.py --only tables --only file   # some scenarios
 
 With ``--url`` the benchmark never touches your processes: JSON and SQLite work in a fresh
 ``.bench-*`` folder beside the configured one (same disk, same fsync), Redis in a unique
@@ -18,13 +19,16 @@ same run, interleaved round by round so that machine noise hits every column ali
   (JSON: ``json.dump`` to a temp file + fsync + ``os.replace``; SQLite: one upsert in a
   transaction; Redis: one ``HSET`` round trip; PostgreSQL: one upsert round trip, committed;
   reads: one read of the same data).
+
+The table and file scenarios run at the configured ``max_process_bytes`` and
+``max_value_bytes``; the others without limits (they measure the engine, not the limits).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # Run as a file, Python puts scripts/ on the path but not the project: add the project, so
@@ -35,8 +39,8 @@ if _PROJECT not in sys.path:
 
 from persistence.errors import ConfigurationError  # noqa: E402
 from persistence.settings import get_settings  # noqa: E402
-from scripts.benchmark.floor import open_floor  # noqa: E402
-from scripts.benchmark.measure import render_table  # noqa: E402
+from scripts.benchmark.floor import Floor, open_floor  # noqa: E402
+from scripts.benchmark.measure import Row, render_table  # noqa: E402
 from scripts.benchmark.scenarios import (  # noqa: E402
     Sizes,
     concurrent_scenario,
@@ -50,10 +54,34 @@ from scripts.benchmark.streamlit_state import (  # noqa: E402
     idle_watch_scenario,
     real_state_scenario,
 )
-from scripts.benchmark.target import bench_target  # noqa: E402
+from scripts.benchmark.tables import beside_file_scenario, table_scenarios  # noqa: E402
+from scripts.benchmark.target import Target, bench_target  # noqa: E402
+
+Scenario = Callable[[Target, Sizes, str, Floor], list[Row]]
+
+# The scenarios, in the table's order, by the name --only takes.
+SCENARIOS: dict[str, Scenario] = {
+    "reruns": rerun_scenarios,
+    "switch": lambda target, sizes, prefix, floor: [switch_scenario(target, sizes, prefix, floor)],
+    # The sidebar draws the listing's processes: one scenario.
+    "listing": lambda target, sizes, prefix, floor: [
+        listing_scenario(target, sizes, floor),
+        sidebar_scenario(target, sizes),
+    ],
+    "owners": lambda target, sizes, prefix, floor: [owner_listing_scenario(target, sizes)],
+    "concurrent": lambda target, sizes, prefix, floor: [
+        concurrent_scenario(target, sizes, prefix, floor)
+    ],
+    "tables": table_scenarios,
+    "file": beside_file_scenario,
+    "session-state": lambda target, sizes, prefix, floor: [
+        real_state_scenario(target, sizes.switch, prefix, floor),
+        idle_watch_scenario(target, sizes.rerun, prefix),
+    ],
+}
 
 
-def run(url: str | None, quick: bool) -> str:
+def run(url: str | None, quick: bool, only: Sequence[str] = ()) -> str:
     sizes = Sizes.pick(quick)
     prefix = get_settings().key_prefix
     with bench_target(url) as target:
@@ -61,15 +89,11 @@ def run(url: str | None, quick: bool) -> str:
         # The store creates its file first, so the floor can copy its journal settings.
         target.store().close()
         floor = open_floor(target)
+        rows: list[Row] = []
         try:
-            rows = rerun_scenarios(target, sizes, prefix, floor)
-            rows.append(switch_scenario(target, sizes, prefix, floor))
-            rows.append(listing_scenario(target, sizes, floor))
-            rows.append(sidebar_scenario(target, sizes))
-            rows.append(owner_listing_scenario(target, sizes))
-            rows.append(concurrent_scenario(target, sizes, prefix, floor))
-            rows.append(real_state_scenario(target, sizes.switch, prefix, floor))
-            rows.append(idle_watch_scenario(target, sizes.rerun, prefix))
+            for name, scenario in SCENARIOS.items():
+                if not only or name in only:
+                    rows += scenario(target, sizes, prefix, floor)
         finally:
             floor.close()
         return render_table(target.backend, url or target.url, rows, quick)
@@ -79,9 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--url", help="storage URL to benchmark beside (default: a temp store)")
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run (seconds)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(SCENARIOS),
+        default=[],
+        help="run only this scenario (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
     try:
-        print(run(args.url, args.quick))
+        print(run(args.url, args.quick, args.only))
     except ConfigurationError as error:
         raise SystemExit(str(error)) from None
     return 0

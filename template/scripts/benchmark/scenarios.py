@@ -49,15 +49,18 @@ class Sizes:
     users: int
     per_user: int
     sidebar_rounds: int
+    table_rows: int  # a table of this many rows x 10 columns
+    file_bytes: int  # the file beside which one small key changes
 
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         if quick:
             return cls(rerun=20, change=5, big=3, switch=5, listing_rounds=3, processes=200,
-                       concurrent=5, users=10, per_user=20, sidebar_rounds=3)  # fmt: skip
+                       concurrent=5, users=10, per_user=20, sidebar_rounds=3, table_rows=300,
+                       file_bytes=256 * 1024)  # fmt: skip
         return cls(rerun=3000, change=300, big=40, switch=300, listing_rounds=40,
                    processes=10_000, concurrent=150, users=100, per_user=100,
-                   sidebar_rounds=40)  # fmt: skip
+                   sidebar_rounds=40, table_rows=10_000, file_bytes=5 * 2**20)  # fmt: skip
 
 
 def rerun_scenarios(target: Target, sizes: Sizes, prefix: str, floor: Floor) -> list[Row]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Collection, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from persistence import codec
 from persistence.models import ProcessInfo, Revision, State
@@ -14,7 +18,8 @@ from persistence.storage.delegating import DelegatingStorage
 from persistence.sync import StateSync
 from scripts.benchmark.measure import Op
 
-NO_LIMIT = 1 << 40  # the 1 MiB scenario sits at the default max_process_bytes
+NO_LIMIT = 1 << 40  # for sessions that measure the engine's work, not its limits
+REGIONS = ["north", "south", "east", "west", "central"]
 
 
 class CountingStore(DelegatingStorage):
@@ -86,6 +91,38 @@ def sample_state(prefix: str, keys: int, value_bytes: int) -> State:
     return state
 
 
+def sample_table(rows: int) -> pd.DataFrame:
+    """A table as ``persistent_data_editor`` keeps one: ``rows`` x 10 columns of the dtypes
+    apps edit (integers, floats, text with gaps, a flag, timestamps, dates as an ``object``
+    column as the editor's date column gives them, a category, nullable integers)."""
+    rng = np.random.default_rng(0)
+    first = date(2025, 1, 6)
+    amounts = pd.array(rng.integers(0, 100_000, rows), dtype="Int64")
+    amounts[::11] = pd.NA
+    return pd.DataFrame(
+        {
+            "id": np.arange(rows, dtype="int64"),
+            "quantity": rng.integers(0, 1000, rows).astype("int32"),
+            "price": (rng.random(rows) * 1000).round(2),
+            "item": [f"item {row:05d}" for row in range(rows)],
+            "note": [None if row % 7 == 0 else f"note on row {row}" for row in range(rows)],
+            "done": rng.random(rows) > 0.5,
+            "updated": pd.date_range("2025-01-06 09:00", periods=rows, freq="min"),
+            "due": pd.Series(
+                [first + timedelta(days=row % 365) for row in range(rows)], dtype=object
+            ),
+            "region": pd.Categorical(rng.choice(REGIONS, rows), categories=REGIONS),
+            "amount": amounts,
+        }
+    )
+
+
+def sample_file(size: int) -> dict[str, Any]:
+    """A file as ``persistent_file_uploader`` keeps one: name, MIME type and bytes."""
+    data = random.Random(0).randbytes(size)  # noqa: S311 - test data, not a secret
+    return {"name": "scan.pdf", "type": "application/pdf", "data": data}
+
+
 def encoded_size(state: Mapping[str, Any]) -> int:
     return sum(len(codec.encode(key, value).encode()) for key, value in state.items())
 
@@ -96,12 +133,20 @@ def changed_value(round_: int, size: int = 200) -> str:
 
 
 def open_session(
-    store: StorageInterface, name: str, state: Mapping[str, Any], prefix: str
+    store: StorageInterface,
+    name: str,
+    state: Mapping[str, Any],
+    prefix: str,
+    *,
+    max_bytes: int = NO_LIMIT,
+    max_value_bytes: int | None = None,
 ) -> tuple[StateSync, dict[Any, Any]]:
     """A session on a new process ``name`` holding ``state``, saved once."""
     store.create_process(name)
     session_state: dict[Any, Any] = {"unrelated widget": 1}
-    session = StateSync(store, session_state, prefix=prefix, max_bytes=NO_LIMIT)
+    session = StateSync(
+        store, session_state, prefix=prefix, max_bytes=max_bytes, max_value_bytes=max_value_bytes
+    )
     session.open(name)
     session_state.update(state)
     session.end_run(session.begin_run())

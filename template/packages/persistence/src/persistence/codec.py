@@ -22,8 +22,7 @@ import base64
 import binascii
 import json
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
@@ -205,17 +204,21 @@ def encode_once(key: str, value: Any) -> Encoded:
 _reuse = threading.local()
 
 
-@contextmanager
-def reusing(encoded: Mapping[str, Encoded]) -> Iterator[None]:
+class reusing:  # a context manager named as the function it stands for
     """Within this block, in this thread, ``encode(key, value)`` and
     ``checked_jsonable(key, value)`` of a key in ``encoded`` whose value is the very object
     encoded there (``is``, not ``==``) give back that result without encoding again."""
-    previous = getattr(_reuse, "encoded", None)
-    _reuse.encoded = encoded
-    try:
-        yield
-    finally:
-        _reuse.encoded = previous
+
+    def __init__(self, encoded: Mapping[str, Encoded]) -> None:
+        self.encoded = encoded
+        self.previous: Mapping[str, Encoded] | None = None
+
+    def __enter__(self) -> None:
+        self.previous = getattr(_reuse, "encoded", None)
+        _reuse.encoded = self.encoded
+
+    def __exit__(self, *exc_info: object) -> None:
+        _reuse.encoded = self.previous
 
 
 def _reused(key: str, value: Any) -> Encoded | None:

@@ -424,17 +424,18 @@ class StateSync:
         self._waiting.pop(key, None)
 
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
-        synced, rejected, waiting = self._synced, self._rejected, self._waiting
-        pending = self._pending
+        prefix, synced, pending = self.prefix, self._synced, self._pending
+        rejected, waiting = self._rejected, self._waiting  # mostly empty: tested first
         changed: State = {}
         for key, value in current.items():
-            if not self._is_persisted(key) or rejected.get(key, _MISSING) is value:
+            if not (isinstance(key, str) and key.startswith(prefix)):
+                continue
+            if rejected and rejected.get(key, _MISSING) is value:
                 continue  # refused as it is: tried again once it changes
-            held = waiting.get(key)
-            if held is not None and held.value is value:
+            if waiting and key in waiting and waiting[key].value is value:
                 changed[key] = value  # still waiting for room in the process
             elif _same(value, synced.get(key, _MISSING)):
-                if key in rejected:  # changed back to what is saved
+                if rejected and key in rejected:  # changed back to what is saved
                     del rejected[key]
                     self.status.unstorable.pop(key, None)
             elif not (key in pending and pending[key].is_stale(value)):
