@@ -119,21 +119,33 @@ def table_scenarios(target: Target, sizes: Sizes, prefix: str, floor: Floor) -> 
 
 
 def beside_file_scenario(target: Target, sizes: Sizes, prefix: str, floor: Floor) -> list[Row]:
-    """One small key changed in a process that also holds a file, and in one that does not."""
+    """One small key changed in a process that also holds a file, and in one that does not.
+
+    The process without the file is in a store of its own. A third process, created right
+    after the one with the file in the same store, shows what a neighbour pays (SQLite keeps
+    entries in one table ordered by process, then key)."""
     store = CountingStore(target.store())
+    alone_store = CountingStore(target.listing_store("no-file"))
     try:
         small = sample_state(prefix, KEYS, VALUE_BYTES)
         upload = sample_file(sizes.file_bytes)
         with_file, with_state = open_session(
             store, "bench beside file", {**small, f"{prefix}upload": upload}, prefix, **_limits()
         )
+        neighbour, neighbour_state = open_session(
+            store, "bench next to a file", small, prefix, **_limits()
+        )
         without_file, without_state = open_session(
-            store, "bench without file", small, prefix, **_limits()
+            alone_store, "bench without file", small, prefix, **_limits()
         )
         floor_state = dict(small)
         floor.write_process("beside", floor_state)
         key = f"{prefix}field_00"
-        timers = [RerunTimer(with_file, store), RerunTimer(without_file, store)]
+        timers = [
+            RerunTimer(with_file, store),
+            RerunTimer(without_file, alone_store),
+            RerunTimer(neighbour, store),
+        ]
         counter = count()
 
         def change(state: dict[Any, Any], timer: RerunTimer) -> int:
@@ -145,10 +157,10 @@ def beside_file_scenario(target: Target, sizes: Sizes, prefix: str, floor: Floor
             floor_state[key] = changed_value(next(counter))
             return timed(lambda: floor.write_process("beside", floor_state, key))
 
-        beside, alone, bare = interleaved(
+        beside, alone, next_door, bare = interleaved(
             sizes.change,
             [lambda: change(with_state, timers[0]), lambda: change(without_state, timers[1]),
-             floor_change],
+             lambda: change(neighbour_state, timers[2]), floor_change],
         )  # fmt: skip
         ratio = beside.median / alone.median
         size = f"{sizes.file_bytes / 2**20:g} MiB"
@@ -166,6 +178,17 @@ def beside_file_scenario(target: Target, sizes: Sizes, prefix: str, floor: Floor
                 ],
             ),
             Row(f"1 key of {KEYS} changed, no file: the save (end_run)", alone, None, bare),
+            Row(
+                f"1 key of {KEYS} changed in the process created after the file's",
+                next_door,
+                None,
+                bare,
+                notes=[
+                    f"a process without the file, in the same store: "
+                    f"{next_door.median / alone.median:.2f}x the change in a store of its own"
+                ],
+            ),
         ]
     finally:
         store.close()
+        alone_store.close()

@@ -37,7 +37,8 @@ class Target:
         return open_storage(settings=settings)
 
     def listing_store(self, name: str = "listing") -> StorageInterface:
-        """A separate store holding only one listing scenario's processes."""
+        """A separate store of its own: one listing scenario's processes, or a baseline
+        that must share nothing with the processes it is compared with."""
         url, namespace = self.listing_location(name)
         return self.store(url=url, namespace=namespace)
 
