@@ -7,6 +7,7 @@ run against their own deployment. Also reports how long `copier copy` with defau
     uv run python tools/bench_all.py                 # everything (several minutes)
     uv run python tools/bench_all.py --quick         # smoke sizes, seconds per backend
     uv run python tools/bench_all.py --backend redis
+    uv run python tools/bench_all.py --only tables --only file   # some scenarios (--help)
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def copier_copy_seconds(runs: int = 3) -> list[float]:
     return times
 
 
-def bench(backend: str, quick: bool) -> tuple[str, float]:
+def bench(backend: str, quick: bool, only: list[str]) -> tuple[str, float]:
     dest = REPO / "build" / f"bench-{backend}"
     start = time.perf_counter()
     render(dest, backend=backend)
@@ -63,7 +64,7 @@ def bench(backend: str, quick: bool) -> tuple[str, float]:
     subprocess.run([*uv(), "sync", "--all-packages", "-q"], cwd=dest, env=env, check=True)
     command = [*uv(), "run", "--no-sync", "python", "scripts/bench_persistence.py"]
     result = subprocess.run(
-        [*command, *(["--quick"] if quick else [])],
+        [*command, *(["--quick"] if quick else []), *(f"--only={name}" for name in only)],
         cwd=dest,
         env=env,
         check=True,
@@ -76,6 +77,12 @@ def bench(backend: str, quick: bool) -> tuple[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smoke sizes (seconds)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="a scenario of scripts/bench_persistence.py (repeatable; default: all)",
+    )
     parser.add_argument("--backend", action="append", choices=BACKENDS, help="repeatable")
     args = parser.parse_args()
     failed = False
@@ -88,7 +95,7 @@ def main() -> int:
             continue
         print(f"benchmarking {backend} ...", file=sys.stderr, flush=True)
         try:
-            table, rendered = bench(backend, args.quick)
+            table, rendered = bench(backend, args.quick, args.only)
         except subprocess.CalledProcessError as error:
             print(f"### {backend} — failed: {error}\n")
             failed = True

@@ -5,21 +5,26 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_persistence.py"
 
 
-def test_bench_quick_run_prints_one_table(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def load(monkeypatch: pytest.MonkeyPatch) -> Any:
     spec = importlib.util.spec_from_file_location("bench_persistence", SCRIPT)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_persistence", bench)
     spec.loader.exec_module(bench)
+    return bench
 
+
+def test_bench_quick_run_prints_one_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load(monkeypatch)
     assert bench.main(["--quick"]) == 0
 
     table = capsys.readouterr().out
@@ -33,5 +38,17 @@ def test_bench_quick_run_prints_one_table(
         "list 200 processes",
         "sidebar rerun, 200 processes",
         "one user's processes, 10 users x 20 processes",
+        "unchanged rerun, 300 x 10 table",
+        "1 cell edited in the 300 x 10 table",
+        "1 key of 50 changed beside a 0.25 MiB file",
     ):
         assert scenario in table
+
+
+def test_bench_runs_the_scenarios_asked_for(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load(monkeypatch)
+    assert bench.main(["--quick", "--only", "file"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 key")]
+    assert len(rows) == 3 and all("file" in row for row in rows), rows
