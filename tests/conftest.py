@@ -31,9 +31,11 @@ REPO = Path(__file__).resolve().parents[1]
 __all__ = [
     "BACKENDS",
     "DEFAULT_PREFIX",
+    "FAST_SUITE",
     "PYTHON_VERSIONS",
     "REPO",
     "SEED",
+    "WITHOUT_BROWSER",
     "commit_all",
     "conflicts",
     "every_combination",
@@ -64,6 +66,14 @@ COMBINATIONS = [
     ),
     ("sqlite", True, "ja", "per_user", "keep_"),
 ]
+
+
+# What a generated project's tests run with beyond the one full run per backend: without the
+# browser tests (a real server and Chromium), and, for the fast suite, without the tests it
+# marks `slow` (property examples, crashes, concurrency, outages), which depend on the
+# backend alone and so need not run again for every sample, language and scope.
+WITHOUT_BROWSER = {"PYTEST_ADDOPTS": "-m 'not e2e'"}
+FAST_SUITE = {"PYTEST_ADDOPTS": "-m 'not e2e and not slow'"}
 
 
 # Saved processes of every value kind the codec tags, written by a project's own code (the

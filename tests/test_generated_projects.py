@@ -21,7 +21,9 @@ from pytest_copie.plugin import Copie
 
 from conftest import (
     DEFAULT_PREFIX,
+    FAST_SUITE,
     PYTHON_VERSIONS,
+    WITHOUT_BROWSER,
     every_combination,
     python_executable,
     render_combination,
@@ -29,9 +31,9 @@ from conftest import (
     uv_command,
 )
 
-# The browser test takes a real server and Chromium: it runs once per backend, not 24 times.
-BROWSER_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
-WITHOUT_BROWSER = {"PYTEST_ADDOPTS": "-m 'not e2e'"}
+# The whole suite, browser and slow tests too, runs once per backend, in this combination;
+# every other combination runs the fast suite.
+FULL_SUITE_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
 
 
 @pytest.mark.slow
@@ -40,11 +42,11 @@ def test_generated_project_passes_its_own_checks(
     copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
 ) -> None:
     project = render_combination(copie, backend, sample, language, scope, prefix)
-    with_browser = (
+    full_suite = (
         prefix == DEFAULT_PREFIX
-        and {"sample": sample, "language": language, "scope": scope} == BROWSER_COMBINATION
+        and {"sample": sample, "language": language, "scope": scope} == FULL_SUITE_COMBINATION
     )
-    extra_env = {} if with_browser else WITHOUT_BROWSER
+    extra_env = {} if full_suite else FAST_SUITE
     run(["make", "check", f"UV={uv_command()}"], cwd=project, **extra_env)
 
 

@@ -20,7 +20,7 @@ import copier
 import pytest
 from pytest_copie.plugin import Copie, Result
 
-from conftest import BACKENDS, REPO, commit_all, conflicts, git, run, uv_command
+from conftest import BACKENDS, FAST_SUITE, REPO, commit_all, conflicts, git, run, uv_command
 
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 USER_PAGE = """import streamlit as st
@@ -161,8 +161,8 @@ def test_update_brings_the_release_and_keeps_the_users_work(
     if backend == "json":
         assert (project / "data/json-processes/keep.json").exists(), "the migration moved data"
     assert "_commit: 1.1.0" in (project / ".copier-answers.yml").read_text()
-    # The browser tests run once per backend in the matrix: not again after an update.
-    run(["make", "test", f"UV={uv_command()}"], cwd=project, PYTEST_ADDOPTS="-m 'not e2e'")
+    # The browser and slow tests run once per backend in the matrix: not again after an update.
+    run(["make", "test", f"UV={uv_command()}"], cwd=project, **FAST_SUITE)
 
 
 def test_a_colliding_edit_is_reported_by_make_check_update(
@@ -229,8 +229,8 @@ def test_switching_backend_replaces_the_backend_files_and_data_follows(
             drop = f"drop_schema({POSTGRES_URL!r}, {schema!r})"
             run([*uv, "run", "--no-sync", "python", "-c", DROP_SCHEMA + drop], cwd=project)
     assert saved_states(again) == saved_states(dump) != []
-    # The browser tests run once per backend in the matrix: not again after an update.
-    run(["make", "test", f"UV={uv_command()}"], cwd=project, PYTEST_ADDOPTS="-m 'not e2e'")
+    # The browser and slow tests run once per backend in the matrix: not again after an update.
+    run(["make", "test", f"UV={uv_command()}"], cwd=project, **FAST_SUITE)
 
 
 DROP_SCHEMA = "from tests.postgres_fixtures import drop_schema; "

@@ -36,6 +36,7 @@ from pytest_copie.plugin import Copie
 
 from conftest import (
     BACKENDS,
+    FAST_SUITE,
     REPO,
     SEED,
     commit_all,
@@ -187,11 +188,7 @@ def test_a_project_generated_from_the_release_updates_cleanly(
             "the new code does not read what the release saved, as it was"
         )
 
-        run(
-            ["make", "check", f"UV={uv_command()}"],
-            cwd=project,
-            PYTEST_ADDOPTS="-m 'not e2e'",
-        )
+        run(["make", "check", f"UV={uv_command()}"], cwd=project, **FAST_SUITE)
     finally:
         if backend == "redis":  # leave the shared server as it was, whatever failed
             for name in PROCESS_NAMES:

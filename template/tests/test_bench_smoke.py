@@ -21,6 +21,7 @@ def load(monkeypatch: pytest.MonkeyPatch) -> Any:
     return bench
 
 
+@pytest.mark.slow
 def test_bench_quick_run_prints_one_table(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -45,6 +46,7 @@ def test_bench_quick_run_prints_one_table(
         assert scenario in table
 
 
+@pytest.mark.slow
 def test_bench_runs_the_scenarios_asked_for(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -171,6 +171,7 @@ def seeded(make_store: StoreFactory) -> StoreFactory:
 
 
 @EXAMPLES
+@pytest.mark.slow
 @given(text=export_texts())
 def test_import_is_whole_or_nothing_and_never_a_traceback(
     seeded: StoreFactory, tmp_path: Path, text: bytes
@@ -230,6 +231,7 @@ def storage_urls(draw: st.DrawFn, folder: str) -> str:
 
 
 @EXAMPLES
+@pytest.mark.slow
 @given(data=st.data())
 def test_any_storage_url_is_a_status_and_one_line(
     make_store: StoreFactory,

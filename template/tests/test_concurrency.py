@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from persistence.storage import StorageInterface
 from tests.conftest import StoreFactory
 
@@ -47,6 +49,7 @@ def last_acknowledged(lines: list[str]) -> dict[tuple[str, str], int]:
     return latest
 
 
+@pytest.mark.slow
 def test_threads_and_processes_writing_at_once_lose_nothing(make_store: StoreFactory) -> None:
     store = make_store()
     for name in PROCESSES:

@@ -27,6 +27,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_writes_never_corrupts(make_store: StoreFactory) -> None:
     if make_store.backend == "redis":
         pytest.skip(

@@ -82,12 +82,14 @@ def test_the_thread_purges_and_stops(make_store: StoreFactory) -> None:
     assert not janitor.running
 
 
+@pytest.mark.slow
 def test_servers_purging_at_the_same_time_delete_each_process_once(
     make_store: StoreFactory, clock: FakeClock
 ) -> None:
     """Replicas share one storage and each runs a janitor: the same hour, the same store."""
+    creator = make_store(clock)
     for index in range(20):
-        make_store(clock).create_process(f"old {index}")
+        creator.create_process(f"old {index}")
     clock.advance(days=8)
     make_store(clock).create_process("live")
     janitors = [ExpiryJanitor(make_store(clock), clock=clock) for _ in range(4)]

@@ -123,12 +123,14 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
 
 # -- properties -------------------------------------------------------------------------------
 @PROPERTY
+@pytest.mark.slow
 @given(frames())
 def test_a_frame_comes_back_exactly(frame: pd.DataFrame) -> None:
     assert_stored_exactly(frame)
 
 
 @PROPERTY
+@pytest.mark.slow
 @given(frames(), st.data())
 def test_a_series_comes_back_exactly(frame: pd.DataFrame, data: st.DataObject) -> None:
     if frame.empty and not len(frame.columns):
@@ -146,6 +148,7 @@ def test_bytes_come_back_exactly(value: bytes) -> None:
 
 
 @PROPERTY
+@pytest.mark.slow
 @given(frames())
 def test_a_changed_cell_is_a_different_value(frame: pd.DataFrame) -> None:
     if "int" not in frame.columns or frame.empty:
@@ -170,6 +173,7 @@ def strictly_equal(left: pd.DataFrame, right: pd.DataFrame) -> bool:
 
 
 @PROPERTY
+@pytest.mark.slow
 @given(frames(), st.data())
 def test_a_copy_is_the_same_and_a_cell_copied_from_another_row_is_compared_exactly(
     frame: pd.DataFrame, data: st.DataObject
