@@ -174,7 +174,7 @@ def beside_file_scenario(target: Target, sizes: Sizes, prefix: str, floor: Floor
                 f"{verdict(ratio <= TARGET_BESIDE_FILE)} ({ratio:.2f}x)",
                 [
                     f"the file is a `persistent_file_uploader` value (name, type, {size} of "
-                    "bytes); the same change in the same process without it is the next row"
+                    "bytes); the same change without it, in a store of its own, is the next row"
                 ],
             ),
             Row(f"1 key of {KEYS} changed, no file: the save (end_run)", alone, None, bare),
