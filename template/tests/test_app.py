@@ -205,6 +205,21 @@ def test_an_unstorable_value_shows_a_warning_naming_the_key(filled: StoreFactory
     assert filled().load_process(NAME)[key("plain")] == "still saved"  # type: ignore[index]
 
 
+def test_values_over_a_limit_show_a_message_naming_the_key_and_the_rest_is_saved(
+    filled: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERSIST_MAX_VALUE_BYTES", "1000")
+    get_settings.cache_clear()
+    at = start(NAME)
+    at.session_state[key("scan")] = b"x" * 1000  # a third more as saved (base64)
+    at.session_state[key("plain")] = "still saved"
+    at.run()
+    warnings = " ".join(str(w.value) for w in at.sidebar.warning)
+    assert key("scan") in warnings and "1,000" in warnings
+    saved = filled().load_process(NAME) or {}
+    assert saved[key("plain")] == "still saved" and key("scan") not in saved
+
+
 @pytest.mark.parametrize("bad", ["   ", "x" * 201, "tab\there"])
 def test_bad_names_are_refused_with_a_message(app_storage: StoreFactory, bad: str) -> None:
     at = create(start(), bad)
