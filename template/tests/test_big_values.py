@@ -321,16 +321,16 @@ def test_a_damaged_big_value_makes_only_its_process_unavailable(
 
 
 SIZE = 5 << 20
-WRITER = f"""
+WRITER = """
 import sys
 from persistence.storage import open_storage
 store = open_storage()
 store.process_revision("big crash")  # connected: from now on it writes
 print("ready", flush=True)
-values = [b"A" * {SIZE}, b"B" * {SIZE}]
-count = int(sys.argv[1])
+count, size = int(sys.argv[1]), int(sys.argv[2])
+values = [b"A" * size, b"B" * size]
 while True:
-    changed = {{"persist_counter": count, "persist_upload": values[count % 2]}}
+    changed = {"persist_counter": count, "persist_upload": values[count % 2]}
     store.update_process("big crash", changed)
     print(count, flush=True)
     count += 1
@@ -355,7 +355,7 @@ def test_sigkill_during_big_writes_leaves_one_whole_value(make_store: StoreFacto
         state = store.load_process("big crash")
         assert state is not None
         writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(state["persist_counter"] + 1)],
+            [sys.executable, "-c", WRITER, str(state["persist_counter"] + 1), str(SIZE)],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
