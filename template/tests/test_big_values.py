@@ -212,7 +212,7 @@ def a_table(rows: int) -> pd.DataFrame:
 # -- the tests ------------------------------------------------------------------------------
 def test_big_values_round_trip_beside_small_keys(store: StorageInterface) -> None:
     upload = {"name": "scan.pdf", "type": "application/pdf", "data": BIG}
-    table = a_table(20_000)
+    table = a_table(5_000)
     store.save_process("big", {"persist_upload": upload, "persist_table": table, "persist_n": 1})
     store.update_process("big", {"persist_n": 2, "persist_note": "small"})
     state = store.load_process("big")
@@ -379,7 +379,7 @@ def test_rename_delete_and_expiry_leave_no_big_value_behind(
     make_store: StoreFactory, clock: FakeClock
 ) -> None:
     store = make_store(clock)
-    state = {"persist_upload": BIG, "persist_table": a_table(20_000), "persist_n": 1}
+    state = {"persist_upload": BIG, "persist_table": a_table(5_000), "persist_n": 1}
     store.save_process("first", state)
     store.save_process("second", {"persist_upload": BIG[: 3 * MIB]})
     assert big_values_stored(make_store) == 3
@@ -406,7 +406,7 @@ def test_rename_delete_and_expiry_leave_no_big_value_behind(
 def test_export_and_import_carry_big_values(
     store: StorageInterface, make_store: StoreFactory
 ) -> None:
-    table = a_table(20_000)
+    table = a_table(5_000)
     store.save_process("p", {"persist_upload": BIG, "persist_table": table, "persist_n": 1})
     document = json.loads(json.dumps(export_document(store)))  # through text, as a file
     store.delete_process("p")
