@@ -337,6 +337,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_big_writes_leaves_one_whole_value(make_store: StoreFactory) -> None:
     """Each value is the counter's: A when even, B when odd. A kill lands before, inside or
     between 5 MiB writes (each takes tens of milliseconds, PostgreSQL's a few hundred)."""
@@ -403,6 +404,7 @@ def test_rename_delete_and_expiry_leave_no_big_value_behind(
     assert big_values_stored(make_store) == 0
 
 
+@pytest.mark.slow
 def test_export_and_import_carry_big_values(
     store: StorageInterface, make_store: StoreFactory
 ) -> None:
