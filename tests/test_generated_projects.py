@@ -34,6 +34,9 @@ from conftest import (
 # The whole suite, browser and slow tests too, runs once per backend, in this combination;
 # every other combination runs the fast suite.
 FULL_SUITE_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
+# The quick-click scenarios run 10 times on the backend of issue #10's report (JSON) and 3
+# times on the others: the race they guard is the binding's, whatever stores the values.
+QUICK_CLICK_REPEATS = {"json": "10"}
 
 
 @pytest.mark.slow
@@ -46,7 +49,9 @@ def test_generated_project_passes_its_own_checks(
         prefix == DEFAULT_PREFIX
         and {"sample": sample, "language": language, "scope": scope} == FULL_SUITE_COMBINATION
     )
-    extra_env = {} if full_suite else FAST_SUITE
+    extra_env = (
+        {"QUICK_CLICK_REPEATS": QUICK_CLICK_REPEATS.get(backend, "3")} if full_suite else FAST_SUITE
+    )
     run(["make", "check", f"UV={uv_command()}"], cwd=project, **extra_env)
 
 
