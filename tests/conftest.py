@@ -45,6 +45,7 @@ __all__ = [
     "render",
     "render_combination",
     "run",
+    "runs_full_suite",
     "uv_command",
 ]
 
@@ -104,6 +105,32 @@ def pytest_configure(config: pytest.Config) -> None:
 def combination_id(backend: str, sample: bool, language: str, scope: str, prefix: str) -> str:
     name = f"backend={backend}-sample={'yes' if sample else 'no'}-lang={language}-scope={scope}"
     return name if prefix == DEFAULT_PREFIX else f"{name}-prefix={prefix}"
+
+
+# The one combination per backend whose project runs its whole suite, browser and slow tests
+# too; every other combination runs the fast suite.
+FULL_SUITE_ANSWERS = {"sample": True, "language": "en", "scope": "shared", "prefix": DEFAULT_PREFIX}
+
+
+def runs_full_suite(sample: bool, language: str, scope: str, prefix: str) -> bool:
+    answers = {"sample": sample, "language": language, "scope": scope, "prefix": prefix}
+    return answers == FULL_SUITE_ANSWERS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first. xdist hands tests out in this order: the projects that run their whole
+    suite (minutes, with the browser tests) and the updates start at once, and the many
+    short ones fill in around them, instead of a long one running on alone at the end."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.name.startswith("test_generated_project_passes_its_own_checks["):
+            answers = item.callspec.params  # type: ignore[attr-defined]
+            return 0 if runs_full_suite(**{k: answers[k] for k in FULL_SUITE_ANSWERS}) else 3
+        if item.path.name.startswith("test_update") or "edges" in item.name:
+            return 1
+        return 2 if item.get_closest_marker("slow") else 4
+
+    items.sort(key=rank)
 
 
 every_combination = pytest.mark.parametrize(

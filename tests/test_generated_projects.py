@@ -28,12 +28,10 @@ from conftest import (
     python_executable,
     render_combination,
     run,
+    runs_full_suite,
     uv_command,
 )
 
-# The whole suite, browser and slow tests too, runs once per backend, in this combination;
-# every other combination runs the fast suite.
-FULL_SUITE_COMBINATION = {"sample": True, "language": "en", "scope": "shared"}
 # The quick-click scenarios run 10 times on the backend of issue #10's report (JSON) and 3
 # times on the others: the race they guard is the binding's, whatever stores the values.
 QUICK_CLICK_REPEATS = {"json": "10"}
@@ -45,13 +43,10 @@ def test_generated_project_passes_its_own_checks(
     copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
 ) -> None:
     project = render_combination(copie, backend, sample, language, scope, prefix)
-    full_suite = (
-        prefix == DEFAULT_PREFIX
-        and {"sample": sample, "language": language, "scope": scope} == FULL_SUITE_COMBINATION
-    )
-    extra_env = (
-        {"QUICK_CLICK_REPEATS": QUICK_CLICK_REPEATS.get(backend, "3")} if full_suite else FAST_SUITE
-    )
+    if runs_full_suite(sample, language, scope, prefix):
+        extra_env = {"QUICK_CLICK_REPEATS": QUICK_CLICK_REPEATS.get(backend, "3")}
+    else:
+        extra_env = FAST_SUITE
     run(["make", "check", f"UV={uv_command()}"], cwd=project, **extra_env)
 
 
