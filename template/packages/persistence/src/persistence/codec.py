@@ -195,7 +195,11 @@ class Encoded(NamedTuple):
 
 
 def encode_once(key: str, value: Any) -> Encoded:
-    """``value`` encoded, keeping the structure and the text for ``reusing``."""
+    """``value`` encoded, keeping the structure and the text for ``reusing`` (inside
+    ``reusing``, what the engine encoded already)."""
+    known = _reused(key, value)
+    if known is not None and known.jsonable is not NOT_KEPT:
+        return known
     jsonable = checked_jsonable(key, value)
     text = dumps(jsonable)
     return Encoded(value, jsonable, text, byte_size(text))
