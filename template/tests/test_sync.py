@@ -293,6 +293,29 @@ def test_the_users_own_edit_wins_even_before_the_browser_confirmed_the_switch(
     assert store.load_process("b") == {"persist_owner": "typed"}
 
 
+def test_an_old_value_a_fragment_run_took_from_the_browser_is_never_sent_back(
+    store: StorageInterface,
+) -> None:
+    """The live-update watcher is a fragment: its runs take the browser's values into the
+    state without the engine. After a switch the browser has not drawn, such a run holds the
+    previous process's value; the next run (a page link, which reports no widgets) must send
+    the opened value, not that one."""
+    store.save_process("a", {"persist_notes": "A"})
+    store.save_process("b", {"persist_notes": "B"})
+    browser = FakeBrowser(persist_notes="")
+    sync, state = browser_session(store, browser)
+    sync.open("a")
+    browser_run(sync, browser, persist_notes="A")
+    sync.open("b")  # from the selector's callback; this run never reaches the screen
+    browser_run(sync, browser, persist_notes="A")
+    state.update(persist_notes="A")  # the watcher's fragment run
+    browser_run(sync, browser)  # a page link: no widget reported
+    assert state["persist_notes"] == "B"
+    browser_run(sync, browser, persist_notes="B", persist_done=True)
+    assert store.load_process("b") == {"persist_notes": "B", "persist_done": True}
+    assert store.load_process("a") == {"persist_notes": "A"}
+
+
 def test_a_merged_value_is_delivered_like_an_opened_one(
     make_store: StoreFactory, clock: FakeClock
 ) -> None:

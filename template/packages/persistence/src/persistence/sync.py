@@ -379,19 +379,24 @@ class StateSync:
     def _settle_deliveries(self, reported: Mapping[str, Any] | None) -> None:
         """Compare what the browser sent with what the engine put into the state: a delivery
         it shows (or the user edited) is done; one it still shows the old value for is put in
-        again. Without a browser view, the state itself is taken for what is shown."""
+        again. Without a browser view, the state itself is taken for what is shown.
+
+        A widget not reported in this run is not on screen, but the state may still hold an
+        old value the browser sent for it: a fragment's run (the live-update watcher's) takes
+        the browser's values without passing through ``begin_run``. The delivery replaces it,
+        so a later run never sends that old value back to the browser."""
         pending = self._pending
         if not pending:
             return
-        shown_values = self._current() if reported is None else reported
+        current = self._current()
+        shown_values = current if reported is None else reported
         for key in list(pending):
-            shown = shown_values.get(key, _MISSING)
-            if shown is _MISSING or shown is UNREAD:
-                continue  # not on screen: sent again by _resend_off_screen
             delivery = pending[key]
-            if delivery.is_stale(shown):
+            shown = shown_values.get(key, _MISSING)
+            on_screen = shown is not _MISSING and shown is not UNREAD
+            if delivery.is_stale(shown if on_screen else current.get(key, _MISSING)):
                 self._assign(key, copy.deepcopy(delivery.value))
-            else:
+            elif on_screen:
                 del pending[key]  # it shows ours, or the user's own edit of it
 
     def _resend_off_screen(self, current: Mapping[Any, Any], reported: Mapping[str, Any]) -> None:
