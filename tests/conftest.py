@@ -70,11 +70,14 @@ COMBINATIONS = [
 
 
 # What a generated project's tests run with beyond the one full run per backend: without the
-# browser tests (a real server and Chromium), and, for the fast suite, without the tests it
-# marks `slow` (property examples, crashes, concurrency, outages), which depend on the
-# backend alone and so need not run again for every sample, language and scope.
+# browser tests (a real server and Chromium), and, for the fast suite, only the tests of what
+# the answers change (the apps, their strings, the sample, per-user scope, the key prefix):
+# without the tests the project marks `slow` (property examples, crashes, concurrency,
+# outages) or `persistence` (the package alone: stores, codec, sync engine, CLI). Those
+# depend on the backend alone, so they need not run again for every sample, language and
+# scope.
 WITHOUT_BROWSER = {"PYTEST_ADDOPTS": "-m 'not e2e'"}
-FAST_SUITE = {"PYTEST_ADDOPTS": "-m 'not e2e and not slow'"}
+FAST_SUITE = {"PYTEST_ADDOPTS": "-m 'not e2e and not slow and not persistence'"}
 
 
 # Saved processes of every value kind the codec tags, written by a project's own code (the

@@ -37,6 +37,8 @@ from persistence.storage.base import url_path
 from persistence.storage.scoped import ScopedStorage
 from tests.conftest import FakeClock, StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 MIB = 1 << 20
 # Random bytes: a value no medium can shrink to nothing by compressing it.
 BIG = random.Random(12).randbytes(5 * MIB)

@@ -18,6 +18,8 @@ from persistence.settings import get_settings
 from persistence.storage.base import url_path
 from tests.conftest import PROJECT_ROOT, FakeClock, StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 STATE = {
     "persist_owner": "山田",
     "persist_due_date": dt.date(2025, 1, 31),

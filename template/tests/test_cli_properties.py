@@ -25,6 +25,8 @@ from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION
 from tests.conftest import PROJECT_ROOT, StoreFactory
 from tests.test_cli import contents, run_persist
 
+pytestmark = pytest.mark.persistence
+
 EXAMPLES = settings(
     max_examples=100,
     deadline=None,

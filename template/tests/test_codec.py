@@ -8,6 +8,8 @@ import pytest
 from persistence import codec
 from persistence.errors import UnstorableValueError
 
+pytestmark = pytest.mark.persistence
+
 
 @pytest.mark.parametrize(
     "value",

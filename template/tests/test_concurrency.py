@@ -15,6 +15,8 @@ import pytest
 from persistence.storage import StorageInterface
 from tests.conftest import StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 PROCESSES = ["alpha", "ベータ", "gamma"]
 WRITER = """
 import os, random, sys, time

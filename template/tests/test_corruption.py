@@ -57,6 +57,7 @@ def damaged(make_store: StoreFactory) -> StorageInterface:
     return store
 
 
+@pytest.mark.persistence
 def test_only_the_corrupt_process_is_unavailable(damaged: StorageInterface) -> None:
     with pytest.raises(CorruptProcessError, match="'bad' is corrupt"):
         damaged.read_process("bad")
@@ -65,6 +66,7 @@ def test_only_the_corrupt_process_is_unavailable(damaged: StorageInterface) -> N
     assert "good" in {info.name for info in damaged.list_processes()}
 
 
+@pytest.mark.persistence
 def test_the_bad_data_is_kept(damaged: StorageInterface, make_store: StoreFactory) -> None:
     with pytest.raises(CorruptProcessError) as caught:
         damaged.read_process("bad")

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 WRITER = """
 import sys
 from persistence.storage import open_storage

@@ -24,6 +24,7 @@ def still_stored(make_store: StoreFactory, name: str, moment: datetime) -> bool:
     return make_store(past).process_exists(name)
 
 
+@pytest.mark.persistence
 def test_a_janitor_purges_at_most_once_an_interval(
     make_store: StoreFactory, clock: FakeClock
 ) -> None:
@@ -50,6 +51,7 @@ def test_a_janitor_purges_at_most_once_an_interval(
     assert not still_stored(make_store, "expired meanwhile", past.now)
 
 
+@pytest.mark.persistence
 def test_a_storage_outage_is_logged_and_waits_for_the_next_interval(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -65,6 +67,7 @@ def test_a_storage_outage_is_logged_and_waits_for_the_next_interval(
     assert janitor.run_if_due() is None
 
 
+@pytest.mark.persistence
 def test_the_thread_purges_and_stops(make_store: StoreFactory) -> None:
     old = FakeClock()
     old.now = datetime.now(UTC) - timedelta(days=get_settings().retention_days + 1)
@@ -82,6 +85,7 @@ def test_the_thread_purges_and_stops(make_store: StoreFactory) -> None:
     assert not janitor.running
 
 
+@pytest.mark.persistence
 @pytest.mark.slow
 def test_servers_purging_at_the_same_time_delete_each_process_once(
     make_store: StoreFactory, clock: FakeClock

@@ -21,6 +21,8 @@ from persistence.errors import UnstorableValueError
 from persistence.storage import StorageInterface
 from persistence.sync import StateSync
 
+pytestmark = pytest.mark.persistence
+
 ZONES = ["UTC", "Asia/Tokyo", "America/New_York"]
 # Instants pandas can hold at nanosecond precision (1677-2262), as nanoseconds since 1970.
 INSTANTS = st.integers(min_value=-(2**62), max_value=2**62)

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from persistence.names import MAX_NAME_LENGTH, validate_process_name
 from persistence.storage import StorageInterface
 from persistence.storage.base import url_path
 from tests.conftest import StoreFactory
+
+pytestmark = pytest.mark.persistence
 
 SLOW_OK = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

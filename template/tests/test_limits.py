@@ -18,6 +18,8 @@ from persistence.sync import StateSync
 from persistence.ui.strings import describe
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.persistence
+
 PREFIX = "persist_"
 DEFAULTS = PROJECT_ROOT / "packages" / "persistence" / "src" / "persistence" / "defaults.toml"
 

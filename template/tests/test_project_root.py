@@ -13,6 +13,8 @@ from persistence import settings
 from persistence.storage.base import url_path
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.persistence
+
 
 def test_a_relative_data_folder_is_relative_to_the_project_root(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -35,6 +35,7 @@ def test_secrets_are_ignored_by_git() -> None:
     assert "data/*" in ignored
 
 
+@pytest.mark.persistence
 def test_local_data_is_private_to_its_owner(make_store: StoreFactory, tmp_path: Path) -> None:
     if make_store.backend in {"redis", "postgres"}:
         pytest.skip(f"{make_store.backend} keeps no local files")

@@ -19,6 +19,8 @@ from persistence import codec
 from persistence.errors import ProcessNotFoundError
 from tests.conftest import StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 NAME = "2025年1月_週次レポート"
 WRITES_PER_CHILD = 25
 

@@ -20,6 +20,8 @@ from persistence.storage import StorageInterface
 from persistence.storage.scoped import ScopedStorage
 from tests.conftest import FakeClock, StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 OWNER = "alice@example.com"
 
 RICH_STATE: dict[str, Any] = {

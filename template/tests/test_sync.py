@@ -15,6 +15,8 @@ from persistence.storage import StorageInterface
 from persistence.sync import NO_WIDGET, UNREAD, StateSync
 from tests.conftest import FakeClock, StoreFactory
 
+pytestmark = pytest.mark.persistence
+
 PREFIX = "persist_"
 
 
