@@ -133,14 +133,16 @@ def chromium_executable() -> str:
     pytest.skip(f"{where}: install one (apt-get install chromium) or set CHROMIUM_PATH")
 
 
-@pytest.fixture(scope="module")
+# One Playwright driver and one Chromium for the whole run (each start costs seconds): every
+# test opens its pages in browser contexts of its own (`steps.new_page`), which share nothing.
+@pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(playwright: Playwright, chromium_executable: str) -> Iterator[Browser]:
     from tests.e2e.steps import CHROMIUM_ARGS
 
