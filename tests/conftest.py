@@ -30,8 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 __all__ = [
     "BACKENDS",
+    "BROWSER_TESTS",
     "DEFAULT_PREFIX",
     "FAST_SUITE",
+    "FULL_SUITE_ANSWERS",
     "PYTHON_VERSIONS",
     "REPO",
     "SEED",
@@ -40,6 +42,7 @@ __all__ = [
     "conflicts",
     "every_combination",
     "git",
+    "mypy_cache_dir",
     "project_env",
     "python_executable",
     "render",
@@ -69,13 +72,15 @@ COMBINATIONS = [
 ]
 
 
-# What a generated project's tests run with beyond the one full run per backend: without the
-# browser tests (a real server and Chromium), and, for the fast suite, only the tests of what
-# the answers change (the apps, their strings, the sample, per-user scope, the key prefix):
-# without the tests the project marks `slow` (property examples, crashes, concurrency,
-# outages) or `persistence` (the package alone: stores, codec, sync engine, CLI). Those
-# depend on the backend alone, so they need not run again for every sample, language and
-# scope.
+# Which of a generated project's tests a run selects. The one full run per backend is two
+# tests here, its browser tests (a real server and Chromium, minutes) and the rest, so that
+# xdist can run them side by side. Every other run is the fast suite: the tests of what the
+# answers change (the apps, their strings, the sample, per-user scope, the key prefix),
+# without the browser tests, the tests the project marks `slow` (property examples, crashes,
+# concurrency, outages) and those it marks `persistence` (the package alone: stores, codec,
+# sync engine, CLI). Those depend on the backend alone, so they need not run again for
+# every sample, language and scope.
+BROWSER_TESTS = {"PYTEST_ADDOPTS": "-m e2e"}
 WITHOUT_BROWSER = {"PYTEST_ADDOPTS": "-m 'not e2e'"}
 FAST_SUITE = {"PYTEST_ADDOPTS": "-m 'not e2e and not slow and not persistence'"}
 
@@ -121,14 +126,16 @@ def runs_full_suite(sample: bool, language: str, scope: str, prefix: str) -> boo
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest first. xdist hands tests out in this order: the projects that run their whole
-    suite (minutes, with the browser tests) and the updates start at once, and the many
-    short ones fill in around them, instead of a long one running on alone at the end."""
+    """Longest first. xdist hands tests out in this order: the projects' browser tests
+    (minutes each), then the rest of the whole suites, the updates and the edges, and the
+    many short ones fill in around them, instead of a long one running on alone at the end."""
 
     def rank(item: pytest.Item) -> int:
+        if item.name.startswith("test_generated_project_passes_its_browser_tests["):
+            return 0
         if item.name.startswith("test_generated_project_passes_its_own_checks["):
             answers = item.callspec.params  # type: ignore[attr-defined]
-            return 0 if runs_full_suite(**{k: answers[k] for k in FULL_SUITE_ANSWERS}) else 3
+            return 1 if runs_full_suite(**{k: answers[k] for k in FULL_SUITE_ANSWERS}) else 3
         if item.path.name.startswith("test_update") or "edges" in item.name:
             return 1
         return 2 if item.get_closest_marker("slow") else 4
@@ -173,16 +180,34 @@ def uv_command() -> str:
     return "uv" if shutil.which("uv") else f"{sys.executable} -m uv"
 
 
-def mypy_cache_dir() -> Path:
+def mypy_cache_dir(resolution: str = "highest") -> Path:
     """One mypy cache per xdist worker, shared by the renders that worker checks in turn.
 
     Renders differ in a few files only, and mypy's incremental mode re-checks every module
     whose content (hash) changed, so a warm cache gives the same verdict as a cold one; it
     saves the ~10 s of CPU that re-analysing Streamlit and pandas costs each render. A worker
-    runs one render at a time, so no two mypy runs write the same cache.
+    runs one render at a time, so no two mypy runs write the same cache. Another mypy version
+    (``UV_RESOLUTION=lowest-direct`` installs the lowest) throws a cache away and rewrites it
+    as its own: that resolution keeps a cache of its own, so the next render's stays warm.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return Path(tempfile.gettempdir()) / f"template-tests-{os.getuid()}" / f"mypy-{worker}"
+    name = f"mypy-{worker}" if resolution == "highest" else f"mypy-{worker}-{resolution}"
+    return Path(tempfile.gettempdir()) / f"template-tests-{os.getuid()}" / name
+
+
+@pytest.fixture(scope="session")
+def shared_environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One virtual environment per xdist worker (in its own temporary folder, so no other
+    test run touches it), for the renders that worker checks in turn: ``UV_PROJECT_ENVIRONMENT``
+    points ``uv sync`` and ``uv run`` there instead of the project's ``.venv``.
+
+    ``uv sync`` is exact (it removes what the project does not ask for, as Authlib after a
+    per-user render) and reinstalls the workspace's packages from the render at hand, so
+    each render gets what its own fresh ``.venv`` would hold. What carries over is Python's
+    bytecode: every later pytest and ``streamlit run`` imports Streamlit and pandas from it,
+    three times faster than from source. Only for tests that drive one project at a time.
+    """
+    return {"UV_PROJECT_ENVIRONMENT": str(tmp_path_factory.getbasetemp() / "environment")}
 
 
 def python_executable(version: str) -> str:
@@ -215,6 +240,9 @@ def project_env(**extra: str) -> dict[str, str]:
     downloads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTEST_"))}
     env["UV_PYTHON_DOWNLOADS"] = "never"
+    # Bytecode is written (some machines turn that off): a project's later processes, such as
+    # each `streamlit run` of its browser tests, then load their modules ~3x faster.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     env.setdefault("MYPY_CACHE_DIR", str(mypy_cache_dir()))

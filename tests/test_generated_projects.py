@@ -1,6 +1,7 @@
 """Every combination of answers renders a project whose own checks pass:
 its test suite (real SQLite, real Redis), ruff, ruff format and mypy --strict.
-The matrix includes one render with a non-default ``persist_prefix``.
+The matrix includes one render with a non-default ``persist_prefix``. One combination per
+backend runs the project's whole suite: its browser tests are a test of their own here.
 
 The matrix runs on the Python uv finds first, with the newest versions the project allows.
 Two more runs, one combination each, check the edges of what a project declares: the newest
@@ -20,11 +21,15 @@ from packaging.version import Version
 from pytest_copie.plugin import Copie
 
 from conftest import (
+    BACKENDS,
+    BROWSER_TESTS,
     DEFAULT_PREFIX,
     FAST_SUITE,
+    FULL_SUITE_ANSWERS,
     PYTHON_VERSIONS,
     WITHOUT_BROWSER,
     every_combination,
+    mypy_cache_dir,
     python_executable,
     render_combination,
     run,
@@ -40,14 +45,35 @@ QUICK_CLICK_REPEATS = {"json": "10"}
 @pytest.mark.slow
 @every_combination
 def test_generated_project_passes_its_own_checks(
-    copie: Copie, backend: str, sample: bool, language: str, scope: str, prefix: str
+    copie: Copie,
+    shared_environment: dict[str, str],
+    backend: str,
+    sample: bool,
+    language: str,
+    scope: str,
+    prefix: str,
 ) -> None:
     project = render_combination(copie, backend, sample, language, scope, prefix)
-    if runs_full_suite(sample, language, scope, prefix):
-        extra_env = {"QUICK_CLICK_REPEATS": QUICK_CLICK_REPEATS.get(backend, "3")}
-    else:
-        extra_env = FAST_SUITE
-    run(["make", "check", f"UV={uv_command()}"], cwd=project, **extra_env)
+    suite = WITHOUT_BROWSER if runs_full_suite(sample, language, scope, prefix) else FAST_SUITE
+    run(["make", "check", f"UV={uv_command()}"], cwd=project, **shared_environment, **suite)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_generated_project_passes_its_browser_tests(
+    copie: Copie, shared_environment: dict[str, str], backend: str
+) -> None:
+    """The browser tests of the combination that runs its project's whole suite; its lint,
+    mypy and every other test run in ``test_generated_project_passes_its_own_checks``."""
+    project = render_combination(copie, backend, **FULL_SUITE_ANSWERS)
+    repeats = {"QUICK_CLICK_REPEATS": QUICK_CLICK_REPEATS.get(backend, "3")}
+    run(
+        ["make", "test", f"UV={uv_command()}"],
+        cwd=project,
+        **shared_environment,
+        **BROWSER_TESTS,
+        **repeats,
+    )
 
 
 def direct_floors(project: Path) -> dict[str, Version]:
@@ -108,7 +134,11 @@ def test_generated_project_passes_on_the_edges_of_what_it_declares(
     copie: Copie, combination: tuple[str, bool, str, str, str], python: str, resolution: str
 ) -> None:
     project = render_combination(copie, *combination)
-    environment = {"UV_PYTHON": python_executable(python), "UV_RESOLUTION": resolution}
+    environment = {
+        "UV_PYTHON": python_executable(python),
+        "UV_RESOLUTION": resolution,
+        "MYPY_CACHE_DIR": str(mypy_cache_dir(resolution)),
+    }
     run(["make", "check", f"UV={uv_command()}"], cwd=project, **environment, **WITHOUT_BROWSER)
 
     floors = direct_floors(project)
