@@ -131,7 +131,7 @@ def update(copie: Copie, generated: Result, vcs_ref: str = "1.1.0", **answers: o
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_update_brings_the_release_and_keeps_the_users_work(
-    copie: Copie, template_repo: Path, backend: str
+    copie: Copie, template_repo: Path, shared_environment: dict[str, str], backend: str
 ) -> None:
     generated = generate(copie, template_repo, backend=backend)
     project = generated.project_dir
@@ -162,7 +162,7 @@ def test_update_brings_the_release_and_keeps_the_users_work(
         assert (project / "data/json-processes/keep.json").exists(), "the migration moved data"
     assert "_commit: 1.1.0" in (project / ".copier-answers.yml").read_text()
     # The browser and slow tests run once per backend in the matrix: not again after an update.
-    run(["make", "test", f"UV={uv_command()}"], cwd=project, **FAST_SUITE)
+    run(["make", "test", f"UV={uv_command()}"], cwd=project, **shared_environment, **FAST_SUITE)
 
 
 def test_a_colliding_edit_is_reported_by_make_check_update(
@@ -197,15 +197,21 @@ def test_a_colliding_edit_is_reported_by_make_check_update(
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["sqlite", "postgres"])
 def test_switching_backend_replaces_the_backend_files_and_data_follows(
-    copie: Copie, template_repo: Path, tmp_path: Path, target: str
+    copie: Copie,
+    template_repo: Path,
+    tmp_path: Path,
+    shared_environment: dict[str, str],
+    target: str,
 ) -> None:
     generated = generate(copie, template_repo, backend="json")
     project = generated.project_dir
     assert project is not None
     uv = uv_command().split()
-    run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
-    run([*uv, "run", "--no-sync", "python", "-c", SEED_PROCESS], cwd=project)
-    dump = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project).stdout
+    run([*uv, "sync", "--all-packages", "--quiet"], cwd=project, **shared_environment)
+    run([*uv, "run", "--no-sync", "python", "-c", SEED_PROCESS], cwd=project, **shared_environment)
+    dump = run(
+        [*uv, "run", "--no-sync", "persist", "export"], cwd=project, **shared_environment
+    ).stdout
     (tmp_path / "dump.json").write_text(dump, encoding="utf-8")
     commit_all(project, "lock")  # a team commits its uv.lock; Copier updates only clean trees
 
@@ -215,22 +221,31 @@ def test_switching_backend_replaces_the_backend_files_and_data_follows(
     assert (storage / f"{target}_store.py").exists()
     assert not (storage / "json_store.py").exists()
     assert conflicts(project) == ("", [])
-    run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
+    run([*uv, "sync", "--all-packages", "--quiet"], cwd=project, **shared_environment)
     # A server backend: the test's own schema on the test database, dropped at the end.
     schema = f"test-switch-{uuid.uuid4().hex[:8]}"
     where = {"PERSIST_STORAGE_URL": POSTGRES_URL, "PERSIST_NAMESPACE": schema}
     where = where if target == "postgres" else {}
     try:
         persist = [*uv, "run", "--no-sync", "persist"]
-        run([*persist, "import", str(tmp_path / "dump.json")], cwd=project, **where)
-        again = run([*persist, "export"], cwd=project, **where).stdout
+        run(
+            [*persist, "import", str(tmp_path / "dump.json")],
+            cwd=project,
+            **shared_environment,
+            **where,
+        )
+        again = run([*persist, "export"], cwd=project, **shared_environment, **where).stdout
     finally:
         if target == "postgres":
             drop = f"drop_schema({POSTGRES_URL!r}, {schema!r})"
-            run([*uv, "run", "--no-sync", "python", "-c", DROP_SCHEMA + drop], cwd=project)
+            run(
+                [*uv, "run", "--no-sync", "python", "-c", DROP_SCHEMA + drop],
+                cwd=project,
+                **shared_environment,
+            )
     assert saved_states(again) == saved_states(dump) != []
     # The browser and slow tests run once per backend in the matrix: not again after an update.
-    run(["make", "test", f"UV={uv_command()}"], cwd=project, **FAST_SUITE)
+    run(["make", "test", f"UV={uv_command()}"], cwd=project, **shared_environment, **FAST_SUITE)
 
 
 DROP_SCHEMA = "from tests.postgres_fixtures import drop_schema; "

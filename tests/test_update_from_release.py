@@ -121,7 +121,7 @@ def processes(export: str) -> list[dict[str, Any]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", RELEASE_BACKENDS)
 def test_a_project_generated_from_the_release_updates_cleanly(
-    copie: Copie, tmp_path: Path, backend: str
+    copie: Copie, tmp_path: Path, shared_environment: dict[str, str], backend: str
 ) -> None:
     the_release_is_reachable()
     template = this_working_tree_released(tmp_path / "template")
@@ -135,6 +135,8 @@ def test_a_project_generated_from_the_release_updates_cleanly(
         if backend == "redis"
         else {}
     )
+    # Every command runs in the worker's environment, on the test's store.
+    project_commands_env = {**shared_environment, **store_env}
 
     generated = copie.copy(
         extra_answers={"backend": backend}, template_dir=template, vcs_ref=RELEASE
@@ -147,9 +149,11 @@ def test_a_project_generated_from_the_release_updates_cleanly(
     released_files = set(git(project, "ls-files", "-z").split("\0")) - {""}
 
     try:
-        run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
-        run([*uv, "run", "--no-sync", "python", "-c", SEED], cwd=project, **store_env)
-        saved = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project, **store_env)
+        run([*uv, "sync", "--all-packages", "--quiet"], cwd=project, **project_commands_env)
+        run([*uv, "run", "--no-sync", "python", "-c", SEED], cwd=project, **project_commands_env)
+        saved = run(
+            [*uv, "run", "--no-sync", "persist", "export"], cwd=project, **project_commands_env
+        )
         assert [p["name"] for p in processes(saved.stdout)] == sorted(PROCESS_NAMES)
         if backend != "redis":
             assert any((project / "data").rglob("*")) and not git(project, "status", "--short")
@@ -182,20 +186,27 @@ def test_a_project_generated_from_the_release_updates_cleanly(
         assert not differ, f"files the user did not edit differ from a fresh render: {differ}"
 
         # The new code reads what the release saved, unchanged.
-        run([*uv, "sync", "--all-packages", "--quiet"], cwd=project)
-        read = run([*uv, "run", "--no-sync", "persist", "export"], cwd=project, **store_env)
+        run([*uv, "sync", "--all-packages", "--quiet"], cwd=project, **project_commands_env)
+        read = run(
+            [*uv, "run", "--no-sync", "persist", "export"], cwd=project, **project_commands_env
+        )
         assert processes(read.stdout) == processes(saved.stdout), (
             "the new code does not read what the release saved, as it was"
         )
 
-        run(["make", "check", f"UV={uv_command()}"], cwd=project, **FAST_SUITE)
+        run(
+            ["make", "check", f"UV={uv_command()}"],
+            cwd=project,
+            **project_commands_env,
+            **FAST_SUITE,
+        )
     finally:
         if backend == "redis":  # leave the shared server as it was, whatever failed
             for name in PROCESS_NAMES:
                 subprocess.run(
                     [*uv, "run", "--no-sync", "python", "-c", DROP.format(name=name)],
                     cwd=project,
-                    env=project_env(**store_env),
+                    env=project_env(**project_commands_env),
                     capture_output=True,
                     check=False,
                 )
