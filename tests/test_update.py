@@ -161,7 +161,8 @@ def test_update_brings_the_release_and_keeps_the_users_work(
     if backend == "json":
         assert (project / "data/json-processes/keep.json").exists(), "the migration moved data"
     assert "_commit: 1.1.0" in (project / ".copier-answers.yml").read_text()
-    # The browser and slow tests run once per backend in the matrix: not again after an update.
+    # The browser, slow and persistence tests run once per backend in the matrix: not again
+    # after an update.
     run(["make", "test", f"UV={uv_command()}"], cwd=project, **shared_environment, **FAST_SUITE)
 
 
@@ -244,7 +245,8 @@ def test_switching_backend_replaces_the_backend_files_and_data_follows(
                 **shared_environment,
             )
     assert saved_states(again) == saved_states(dump) != []
-    # The browser and slow tests run once per backend in the matrix: not again after an update.
+    # The browser, slow and persistence tests run once per backend in the matrix: not again
+    # after an update.
     run(["make", "test", f"UV={uv_command()}"], cwd=project, **shared_environment, **FAST_SUITE)
 
 
