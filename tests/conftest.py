@@ -127,8 +127,9 @@ def runs_full_suite(sample: bool, language: str, scope: str, prefix: str) -> boo
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest first. xdist hands tests out in this order: the projects' browser tests
-    (minutes each), then the rest of the whole suites, the updates and the edges, and the
-    many short ones fill in around them, instead of a long one running on alone at the end."""
+    (minutes each, one after the other on one worker: their `xdist_group`), then the rest of
+    the whole suites, the updates and the edges, and the many short ones fill in around
+    them, instead of a long one running on alone at the end."""
 
     def rank(item: pytest.Item) -> int:
         if item.name.startswith("test_generated_project_passes_its_browser_tests["):

@@ -59,6 +59,10 @@ def test_generated_project_passes_its_own_checks(
 
 
 @pytest.mark.slow
+# One project's browser tests at a time, all on one worker (`--dist loadgroup`), while the
+# other worker checks the rest: two at once would share the two cores between two Chromiums
+# and two sets of servers, and the browser tests' timing with them.
+@pytest.mark.xdist_group("browser")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_generated_project_passes_its_browser_tests(
     copie: Copie, shared_environment: dict[str, str], backend: str
