@@ -318,6 +318,45 @@ def test_an_old_value_a_fragment_run_took_from_the_browser_is_never_sent_back(
     assert store.load_process("a") == {"persist_notes": "A"}
 
 
+def test_the_watcher_learns_of_a_value_on_screen_that_no_save_stored(
+    store: StorageInterface,
+) -> None:
+    """A run that saved an older value than the browser shows (Streamlit's overlapping
+    reruns) is caught by the watcher's next fragment run, and the full run it starts saves
+    what is on screen; within a full run, or for a value on its way, the watcher stays quiet."""
+    store.save_process("p", {"persist_progress": 40})
+    browser = FakeBrowser(persist_progress=0)
+    sync, state = browser_session(store, browser)
+    sync.open("p")
+    browser_run(sync, browser, persist_progress=40)
+    browser.shown = {"persist_progress": 40}
+    assert not sync.shows_unsaved_values()
+    browser_run(sync, browser, persist_progress=50)  # saved 50; the browser moved on to 60
+    browser.shown = {"persist_progress": 60}  # the watcher's fragment run
+    state.update(browser.shown)
+    assert sync.shows_unsaved_values()
+    run = sync.begin_run()  # the full run it starts: the fragment's values are still there
+    assert not sync.shows_unsaved_values()  # the watcher inside a full run
+    sync.end_run(run)
+    assert store.load_process("p") == {"persist_progress": 60}
+    assert not sync.shows_unsaved_values()
+
+
+def test_the_watcher_does_not_take_an_undelivered_value_for_an_unsaved_one(
+    store: StorageInterface,
+) -> None:
+    store.save_process("a", {"persist_progress": 10})
+    store.save_process("b", {"persist_progress": 90})
+    browser = FakeBrowser(persist_progress=0)
+    sync, _ = browser_session(store, browser)
+    sync.open("a")
+    browser_run(sync, browser, persist_progress=10)
+    sync.open("b")
+    browser_run(sync, browser, persist_progress=10)  # the switch is not drawn yet
+    browser.shown = {"persist_progress": 10}
+    assert not sync.shows_unsaved_values()
+
+
 def test_a_merged_value_is_delivered_like_an_opened_one(
     make_store: StoreFactory, clock: FakeClock
 ) -> None:

@@ -149,6 +149,10 @@ class PersistentSession:
         """Whether a colleague saved to the open process since this session last synced."""
         return self.sync.changed_elsewhere()
 
+    def shows_unsaved_values(self) -> bool:
+        """Whether the browser shows a value of the open process that no save has stored."""
+        return self.sync.shows_unsaved_values()
+
     def processes(self) -> list[ProcessInfo]:
         """The processes this session may open, most recently updated first."""
         return self.catalog.processes()

@@ -147,6 +147,7 @@ class StateSync:
             threading.RLock()
         )  # held by every method; hold it to make several calls one step
         self._run = 0
+        self._in_run = False  # between a full run's begin_run and its end_run
         self._revision: Revision | None = None
         self._unsaved = False
         self._storage_down = False
@@ -199,6 +200,7 @@ class StateSync:
         """Bring the state up to date before the page draws; return this run's number."""
         with self.lock:
             self._run += 1
+            self._in_run = True
             reported = self._browser.reported(self.prefix)
             self._settle_deliveries(reported)
             if self.process is not None and not self.status.gone:
@@ -212,7 +214,10 @@ class StateSync:
     def end_run(self, run: int) -> None:
         """Save what changed in run ``run``; nothing when a newer run has begun since."""
         with self.lock:
-            if run != self._run or self.process is None or self.status.gone:
+            if run != self._run:
+                return
+            self._in_run = False
+            if self.process is None or self.status.gone:
                 return
             changed = self._changed_keys(self._current())
             encoded = self._encode(changed)
@@ -235,6 +240,25 @@ class StateSync:
                 return self.store.process_revision(self.process) != self._revision
             except PersistenceError:
                 return False  # the next run shows why
+
+    def shows_unsaved_values(self) -> bool:
+        """Whether the browser, in a fragment's run (the watcher's), reports a value for a
+        persisted key that storage does not hold and that is no delivery on its way: an edit
+        whose save a run missed. With Streamlit's fast reruns each rerun gets a thread of its
+        own, and a superseded run that is late to start can still apply its older widget
+        values after the newer run began, which then saves those. A full rerun saves what is
+        on screen."""
+        with self.lock:
+            if self.process is None or self.status.gone or self._in_run or self._unsaved:
+                return False
+            reported = self._browser.reported(self.prefix) or {}
+            skipped = (self._pending, self._rejected, self._waiting)
+            return any(
+                shown is not UNREAD
+                and not any(key in keys for keys in skipped)
+                and not _same(shown, self._synced.get(key, _MISSING))
+                for key, shown in reported.items()
+            )
 
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""

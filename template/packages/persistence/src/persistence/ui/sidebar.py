@@ -113,8 +113,9 @@ def persistent_app() -> Iterator[PersistentSession]:
 
 def _watch_for_changes(session: PersistentSession) -> None:
     """Every ``live_update_seconds``, one revision read; a full rerun only when a colleague
-    saved to the open process. The rerun merges their keys (a half-typed, uncommitted text
-    stays: only the keys that changed are put into the widgets)."""
+    saved to the open process (the rerun merges their keys; a half-typed, uncommitted text
+    stays: only the keys that changed are put into the widgets) or when the browser shows a
+    committed value that no save stored (the rerun saves it)."""
     seconds = get_settings().live_update_seconds
     if seconds > 0 and session.process is not None:
         with st.sidebar:
@@ -122,7 +123,9 @@ def _watch_for_changes(session: PersistentSession) -> None:
 
 
 def _rerun_when_changed_elsewhere(session: PersistentSession) -> None:
-    if session.changed_elsewhere():
+    """A colleague's save is merged by a full run; so is an edit on screen that no save
+    stored (the full run saves it)."""
+    if session.changed_elsewhere() or session.shows_unsaved_values():
         st.rerun(scope="app")
 
 
