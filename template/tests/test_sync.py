@@ -280,16 +280,25 @@ def test_what_the_browser_showed_before_a_switch_is_not_taken_for_an_edit(
     assert store.load_process("a") == {"persist_owner": "A", "persist_done": True}
 
 
+def switched_before_drawn(
+    store: StorageInterface, key: str, old: Any, new: Any, default: Any
+) -> tuple[StateSync, CountingState, FakeBrowser]:
+    """A session whose browser shows process ``a`` (``key`` = ``old``) when the selector's
+    callback opens ``b`` (``key`` = ``new``): the switch has not reached the screen yet."""
+    store.save_process("a", {key: old})
+    store.save_process("b", {key: new})
+    browser = FakeBrowser(**{key: default})
+    sync, state = browser_session(store, browser)
+    sync.open("a")
+    browser_run(sync, browser, **{key: old})
+    sync.open("b")
+    return sync, state, browser
+
+
 def test_the_users_own_edit_wins_even_before_the_browser_confirmed_the_switch(
     store: StorageInterface,
 ) -> None:
-    store.save_process("a", {"persist_owner": "A"})
-    store.save_process("b", {"persist_owner": "B"})
-    browser = FakeBrowser(persist_owner="")
-    sync, state = browser_session(store, browser)
-    sync.open("a")
-    browser_run(sync, browser, persist_owner="A")
-    sync.open("b")
+    sync, state, browser = switched_before_drawn(store, "persist_owner", "A", "B", "")
     browser_run(sync, browser, persist_owner="typed")
     assert state["persist_owner"] == "typed"
     assert store.load_process("b") == {"persist_owner": "typed"}
@@ -302,14 +311,8 @@ def test_an_old_value_a_fragment_run_took_from_the_browser_is_never_sent_back(
     state without the engine. After a switch the browser has not drawn, such a run holds the
     previous process's value; the next run (a page link, which reports no widgets) must send
     the opened value, not that one."""
-    store.save_process("a", {"persist_notes": "A"})
-    store.save_process("b", {"persist_notes": "B"})
-    browser = FakeBrowser(persist_notes="")
-    sync, state = browser_session(store, browser)
-    sync.open("a")
-    browser_run(sync, browser, persist_notes="A")
-    sync.open("b")  # from the selector's callback; this run never reaches the screen
-    browser_run(sync, browser, persist_notes="A")
+    sync, state, browser = switched_before_drawn(store, "persist_notes", "A", "B", "")
+    browser_run(sync, browser, persist_notes="A")  # this run never reaches the screen
     state.update(persist_notes="A")  # the watcher's fragment run
     browser_run(sync, browser)  # a page link: no widget reported
     assert state["persist_notes"] == "B"
@@ -345,13 +348,7 @@ def test_the_watcher_learns_of_a_value_on_screen_that_no_save_stored(
 def test_the_watcher_does_not_take_an_undelivered_value_for_an_unsaved_one(
     store: StorageInterface,
 ) -> None:
-    store.save_process("a", {"persist_progress": 10})
-    store.save_process("b", {"persist_progress": 90})
-    browser = FakeBrowser(persist_progress=0)
-    sync, _ = browser_session(store, browser)
-    sync.open("a")
-    browser_run(sync, browser, persist_progress=10)
-    sync.open("b")
+    sync, _, browser = switched_before_drawn(store, "persist_progress", 10, 90, 0)
     browser_run(sync, browser, persist_progress=10)  # the switch is not drawn yet
     browser.shown = {"persist_progress": 10}
     assert not sync.shows_unsaved_values()
@@ -462,3 +459,16 @@ def test_a_watcher_learns_of_a_colleagues_save_with_one_revision_read(
     assert mine.state["persist_notes"] == "from a colleague"
     assert mine.status.changed_elsewhere_at is not None
     assert not mine.changed_elsewhere()
+
+
+def test_the_watcher_drawn_by_a_full_run_reads_no_revision(
+    two_sessions: tuple[StateSync, StateSync],
+) -> None:
+    """``begin_run`` has just read the revision; a colleague's save during the run is the
+    next fragment run's news."""
+    mine, colleague = two_sessions
+    run = mine.begin_run()
+    rerun(colleague, persist_notes="from a colleague")
+    assert not mine.changed_elsewhere()
+    mine.end_run(run)
+    assert mine.changed_elsewhere()

@@ -232,9 +232,10 @@ class StateSync:
 
     def changed_elsewhere(self) -> bool:
         """Whether another session wrote to the open process since this one last synced:
-        one revision read, for a watcher that reruns the page only when this is true."""
+        one revision read, for a watcher that reruns the page only when this is true. Inside
+        a full run (whose page draws the watcher too) ``begin_run`` has just read it: no read."""
         with self.lock:
-            if self.process is None or self.status.gone:
+            if self.process is None or self.status.gone or self._in_run:
                 return False
             try:
                 return self.store.process_revision(self.process) != self._revision
