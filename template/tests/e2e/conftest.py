@@ -182,6 +182,14 @@ def nginx_executable() -> str | None:
     )
 
 
+def with_upstream_header(config: str) -> str:
+    """The shipped config plus an ``X-Upstream`` response header naming the replica that
+    answered: the tests need it, clients must not see internal addresses (not shipped)."""
+    cookie = "        add_header Set-Cookie"
+    assert cookie in config, "deploy/nginx/default.conf.template no longer sets the route cookie"
+    return config.replace(cookie, "        add_header X-Upstream $upstream_addr always;\n" + cookie, 1)
+
+
 class Proxy:
     """Debian's nginx on 127.0.0.1, configured from the project's own
     ``deploy/nginx/default.conf.template``, in front of ``replicas``."""
@@ -196,6 +204,7 @@ class Proxy:
         config = NGINX_TEMPLATE.read_text(encoding="utf-8")
         config = config.replace("${STREAMLIT_SERVERS}", servers)
         config = config.replace("${NGINX_PORT}", f"127.0.0.1:{self.port}")
+        config = with_upstream_header(config.replace("${NGINX_RESOLVER}", "127.0.0.1"))
         root.mkdir(parents=True, exist_ok=True)
         (root / "default.conf").write_text(config, encoding="utf-8")
         (root / "nginx.conf").write_text(NGINX_MAIN.replace("ROOT", str(root)), encoding="utf-8")
