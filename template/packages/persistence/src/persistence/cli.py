@@ -1,4 +1,5 @@
-"""``persist``: list, show, delete, purge, export and import processes from a shell.
+"""``persist``: list, show, delete, purge, export and import processes from a shell, and
+``ping`` the store (a readiness check).
 
 Uses the same settings as the app (``PERSIST_STORAGE_URL`` ...), so operators and scripts
 see exactly what the app sees. Every failure is one line on stderr and an exit status
@@ -23,6 +24,7 @@ from persistence.errors import (
     StorageUnavailableError,
     UnsupportedFormatError,
 )
+from persistence.health import DEFAULT_TIMEOUT, touch, within
 from persistence.models import ProcessRecord
 from persistence.names import validate_process_name
 from persistence.storage import StorageInterface, open_storage
@@ -38,7 +40,8 @@ EXIT_CODES = {
     EXIT_DATA: "usage or data error: a bad argument, setting or storage URL, an export file "
     "that cannot be imported (nothing is imported), a corrupt process",
     EXIT_UNAVAILABLE: "storage unavailable: the server cannot be reached or refuses the "
-    "credentials, the database is locked, the data folder cannot be written",
+    "credentials, the database is locked, the data folder cannot be written; for ping: no "
+    "answer within --timeout",
 }
 
 DESCRIPTION = """\
@@ -292,7 +295,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     load.add_argument("file", help="the export file, or - for stdin")
     load.set_defaults(run=_command_import)
+    ping = commands.add_parser(
+        "ping",
+        help="whether the store answers (a readiness check): exit 0 or 3",
+        description="Read one key of the store within --timeout seconds: exit 0 when it "
+        "answers, 3 when it is unreachable or too slow, 2 for a bad setting or URL. For "
+        "health checks (Docker, compose); prints nothing when the store answers.",
+    )
+    ping.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds")
     return parser
+
+
+def _ping(url: str | None, timeout: float) -> int:
+    """Open, touch and close the store, all within ``timeout`` (opening a server's pool can
+    block too)."""
+
+    def probe() -> None:
+        store = open_storage(url)
+        try:
+            touch(store)
+        finally:
+            store.close()
+
+    error = within(probe, timeout).error
+    if error is None:
+        return EXIT_OK
+    detail = " ".join(str(error).splitlines())
+    if isinstance(error, PersistenceError) and not isinstance(error, StorageUnavailableError):
+        return _fail(EXIT_DATA, detail)
+    return _fail(EXIT_UNAVAILABLE, detail)
 
 
 def _fail(status: int, message: str) -> int:
@@ -303,6 +334,8 @@ def _fail(status: int, message: str) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)  # a usage error exits 2 with argparse's message
     out = out or sys.stdout
+    if args.command == "ping":
+        return _ping(args.url, args.timeout)
     try:
         if args.command == "import":  # the whole file is checked before storage is opened
             args.records = parse_export(read_document(args.file))
