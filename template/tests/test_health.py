@@ -93,12 +93,25 @@ def serve(make_store: StoreFactory, tmp_path: Path) -> Iterator[tuple[str, str]]
                 "PERSIST_READY_TIMEOUT": "5",
                 "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
             }
-            command = [sys.executable, "-m", "streamlit", "run", str(SERVE), "--server.port",
-                       str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
+            command = [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(SERVE),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ]
             with (tmp_path / f"serve-{number}.log").open("ab") as log:
-                processes.append(subprocess.Popen(
-                    command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-                ))
+                processes.append(
+                    subprocess.Popen(
+                        command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                    )
+                )
             bases.append(f"http://127.0.0.1:{port}")
         for process, base in zip(processes, bases, strict=True):
             deadline = time.monotonic() + START_TIMEOUT

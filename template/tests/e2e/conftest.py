@@ -187,7 +187,8 @@ def with_upstream_header(config: str) -> str:
     answered: the tests need it, clients must not see internal addresses (not shipped)."""
     cookie = "        add_header Set-Cookie"
     assert cookie in config, "deploy/nginx/default.conf.template no longer sets the route cookie"
-    return config.replace(cookie, "        add_header X-Upstream $upstream_addr always;\n" + cookie, 1)
+    header = "        add_header X-Upstream $upstream_addr always;\n"
+    return config.replace(cookie, header + cookie, 1)
 
 
 class Proxy:
