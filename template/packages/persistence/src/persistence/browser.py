@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streamlit.runtime.state.common import WidgetMetadata, unpack_widget_state_value
+from streamlit.runtime.state.common import (
+    WidgetMetadata,
+    is_array_value_field_name,
+    unpack_widget_state_value,
+)
 from streamlit.runtime.state.session_state import WStates
 from streamlit.runtime.state.session_state_proxy import get_session_state
 
@@ -45,7 +49,6 @@ def _user_key(element_id: str) -> str | None:
     return parts[2] if len(parts) == 3 and parts[2] != "None" else None
 
 
-_GUARD = "_persistence_guard"
 _NO_FIT: Any = object()
 
 
@@ -73,6 +76,8 @@ def _round_trip(metadata: WidgetMetadata[Any], value: Any) -> tuple[Any, Any]:
     if proto is None:
         raise ValueError("no wire form")
     wire = unpack_widget_state_value(proto)
+    if is_array_value_field_name(metadata.value_type):
+        wire = list(wire)  # a protobuf container, which equals no list
     return metadata.deserializer(wire), wire
 
 
@@ -85,6 +90,17 @@ def _known_options(metadata: WidgetMetadata[Any], wire: Any) -> Any:
     if isinstance(wire, list):
         return [label for label in wire if label in options]
     return wire if wire is None or wire in options else _NO_FIT
+
+
+def _kindred(value: Any, adjusted: Any) -> bool:
+    """Whether ``adjusted`` is still ``value``'s kind of thing (a shorter list, a rounded
+    number), not a conversion that loses its meaning (the text "no" made ``True``)."""
+    if isinstance(value, list | tuple):
+        return isinstance(adjusted, list | tuple)
+    numbers = (int, float)
+    if isinstance(value, numbers) and isinstance(adjusted, numbers):
+        return not isinstance(value, bool) and not isinstance(adjusted, bool)
+    return type(value) is type(adjusted)
 
 
 def _fits(metadata: WidgetMetadata[Any], value: Any) -> bool:
@@ -107,7 +123,7 @@ def fitted(metadata: WidgetMetadata[Any], value: Any) -> Any:
         known = _known_options(metadata, wire)
         if known is not _NO_FIT:
             back = metadata.deserializer(known)
-            if _fits(metadata, back):
+            if _kindred(value, back) and _fits(metadata, back):
                 return back
     except Exception:  # noqa: BLE001, S110 - the default below, then
         pass
@@ -118,42 +134,45 @@ def fitted(metadata: WidgetMetadata[Any], value: Any) -> Any:
 
 
 class _Guard:
-    """Replaces one session's ``SessionState.register_widget``: as each widget registers, a
-    value put into session state for it that ``saved`` says is a saved value is checked, and
-    one the widget cannot take is replaced by ``fitted``'s and reported to ``withhold``."""
+    """Stands in for ``register_widget`` of one run's ``SafeSessionState`` (Streamlit makes
+    one per script runner, around the session's ``SessionState``, whose slots take no
+    attribute): as each widget registers, a value put into session state for it that
+    ``saved`` says is a saved value is checked, and one the widget cannot take is replaced
+    by ``fitted``'s and reported to ``withhold``."""
 
     def __init__(
         self,
-        state: Any,
+        safe: Any,
         saved: Callable[[str, Any], bool],
         withhold: Callable[[str, Any], None],
     ) -> None:
-        self.state = state
-        self.register = type(state).register_widget
+        self.safe = safe
+        self.register = type(safe).register_widget
         self.saved = saved
         self.withhold = withhold
 
     def __call__(self, metadata: WidgetMetadata[Any], user_key: str | None) -> Any:
         if user_key is not None and metadata.value_type not in _UNSETTABLE:
-            value = _given(self.state, metadata.id, user_key)
-            if value is not _NO_FIT and self.saved(user_key, value):
-                given = fitted(metadata, value)
-                if given is not value and given is not _NO_FIT:
-                    self.state.reset_state_value(user_key, given)
-                    self.withhold(user_key, given)
-        return self.register(self.state, metadata, user_key)
+            with self.safe._lock:  # as Streamlit reads and writes the state: under its lock
+                state = self.safe._state
+                value = _given(state, metadata.id, user_key)
+                if value is not _NO_FIT and self.saved(user_key, value):
+                    given = fitted(metadata, value)
+                    if given is not value and given is not _NO_FIT:
+                        state.reset_state_value(user_key, given)
+                        self.withhold(user_key, given)
+        return self.register(self.safe, metadata, user_key)
 
 
 def _guard_widgets(
-    state: Any, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]
+    safe: Any, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]
 ) -> None:
-    guard = getattr(state, _GUARD, None)
+    guard = vars(safe).get("register_widget")
     if isinstance(guard, _Guard):
         guard.saved, guard.withhold = saved, withhold  # a new sync engine for the session
         return
-    guard = _Guard(state, saved, withhold)
-    state.register_widget = guard
-    setattr(state, _GUARD, guard)
+    # SafeSessionState forwards attribute writes to the session state: set it on itself.
+    object.__setattr__(safe, "register_widget", _Guard(safe, saved, withhold))
 
 
 def _given(state: Any, element_id: str, user_key: str) -> Any:
@@ -208,8 +227,6 @@ class StreamlitBrowser:
 
     def guard(self, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]) -> None:
         try:
-            state = self._state()
-            if state is not None:
-                _guard_widgets(state, saved, withhold)
-        except AttributeError:
+            _guard_widgets(get_session_state(), saved, withhold)
+        except (AttributeError, TypeError):
             return  # other internals: values are given to the widgets as they are

@@ -92,7 +92,7 @@ def _status_line(session: PersistentSession) -> None:
     for error in status.unstorable.values():
         st.warning(t("status.unstorable", detail=describe(error)))
     for key in status.misfit:
-        st.warning(t("status.misfit", key=key))
+        st.warning(t("status.misfit", name=key))
 
 
 @contextmanager
