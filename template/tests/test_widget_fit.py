@@ -127,3 +127,41 @@ def test_a_value_that_fits_is_no_misfit(app_storage: StoreFactory) -> None:
     at.run()
     assert list(at.session_state[VALUE]) == [30, 40]
     assert not notices(at)
+
+
+def table_and_file_page() -> None:
+    """Today's table has an ``amount`` column; today's upload takes CSV files only."""
+    import pandas as pd
+
+    from persistence import persistent_app, persistent_data_editor, persistent_file_uploader
+
+    with persistent_app():
+        persistent_data_editor("value", pd.DataFrame({"amount": [1, 2]}), num_rows="dynamic")
+        persistent_file_uploader("other", "CSV", type=["csv"])
+
+
+def test_a_saved_table_or_file_the_page_no_longer_takes(app_storage: StoreFactory) -> None:
+    import pandas as pd
+
+    renamed = pd.DataFrame({"price": [7, 8]})  # saved when the column had another name
+    text_file = {"name": "notes.txt", "type": "text/plain", "data": b"old"}
+    app_storage().save_process(NAME, {VALUE: renamed, OTHER: text_file})
+    at = AppTest.from_function(table_and_file_page, default_timeout=60)
+    at.query_params["process"] = NAME
+    at.run()
+    assert not at.exception, at.exception
+    (grid,) = at.data_editor
+    assert grid.value["amount"].tolist() == [1, 2]
+    assert t("status.misfit", name=VALUE) in notices(at)
+    assert t("status.misfit", name=OTHER) in notices(at)
+    at.run()
+    stored = saved(app_storage)
+    assert stored[VALUE].equals(renamed) and stored[OTHER] == text_file
+    at.session_state[grid.key] = {"edited_rows": {0: {"amount": 5}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert saved(app_storage)[VALUE]["amount"].tolist() == [5, 2]
+    assert t("status.misfit", name=VALUE) not in notices(at)
+    assert t("status.misfit", name=OTHER) in notices(at)
+    at.file_uploader[0].set_value(("new.csv", b"a,b", "text/csv")).run()
+    assert saved(app_storage)[OTHER]["name"] == "new.csv"
+    assert not notices(at)
