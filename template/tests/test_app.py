@@ -126,15 +126,17 @@ def test_the_minute_turning_over_between_two_edits_keeps_the_process_open(
 ) -> None:
     """The selector's options are the names (its value goes to the browser and back as
     its label); the update time is a caption under it."""
-    from persistence import binding
+    import persistence.binding
 
     clock = FakeClock()
     clock.now = dt.datetime(2025, 1, 6, 9, 0, 59, tzinfo=dt.UTC)
-    opened = binding.open_storage
-    monkeypatch.setattr(binding, "open_storage", lambda: opened(clock=clock))
+    opened = vars(persistence.binding)["open_storage"]  # the test's store, closed with it
+    monkeypatch.setattr("persistence.binding.open_storage", lambda: opened(clock=clock))
     # The process list read on every run (not every two seconds): the update time the
     # sidebar shows follows each save.
-    monkeypatch.setattr(binding, "ProcessCatalog", lambda store: ProcessCatalog(store, ttl=0))
+    monkeypatch.setattr(
+        "persistence.binding.ProcessCatalog", lambda store: ProcessCatalog(store, ttl=0)
+    )
     app_storage(clock).create_process(NAME)
     at = start(NAME)
     visit(at, REPORT)
@@ -150,7 +152,6 @@ def test_the_minute_turning_over_between_two_edits_keeps_the_process_open(
     assert t("sidebar.updated", when=short_time(clock.now)) in [
         caption.value for caption in at.sidebar.caption
     ]
-
 
 
 def fill(app_storage: StoreFactory, count: int) -> None:

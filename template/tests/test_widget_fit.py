@@ -24,14 +24,15 @@ def widget_page() -> None:
     """One widget, chosen by ``fit_case``, under ``persist_value``; and a text box that
     fits, whose saved value must not change."""
     import datetime as dt
+    from collections.abc import Callable
 
     import streamlit as st
 
-    from persistence import persistent_app, persisted
+    from persistence import persisted, persistent_app
 
     options = ["a", "b", "c"]
     day = dt.date(2025, 1, 1)
-    draw = {
+    draw: dict[str, Callable[[str], object]] = {
         "text_input": lambda k: st.text_input("w", key=k),
         "text_area": lambda k: st.text_area("w", key=k),
         "number_input": lambda k: st.number_input("w", 0, 10, key=k),
@@ -157,7 +158,9 @@ def test_a_saved_table_or_file_the_page_no_longer_takes(app_storage: StoreFactor
     at.run()
     stored = saved(app_storage)
     assert stored[VALUE].equals(renamed) and stored[OTHER] == text_file
-    at.session_state[grid.key] = {"edited_rows": {0: {"amount": 5}}, "added_rows": [], "deleted_rows": []}
+    assert grid.key is not None
+    edits = {"edited_rows": {0: {"amount": 5}}, "added_rows": [], "deleted_rows": []}
+    at.session_state[grid.key] = edits
     at.run()
     assert saved(app_storage)[VALUE]["amount"].tolist() == [5, 2]
     assert t("status.misfit", name=VALUE) not in notices(at)

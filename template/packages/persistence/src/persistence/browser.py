@@ -17,7 +17,7 @@ it, or its default (see ``fitted``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from streamlit.runtime.state.common import (
@@ -28,7 +28,7 @@ from streamlit.runtime.state.common import (
 from streamlit.runtime.state.session_state import WStates
 from streamlit.runtime.state.session_state_proxy import get_session_state
 
-from persistence.sync import NO_WIDGET, UNREAD
+from persistence.sync import NO_WIDGET, UNREAD, IsSaved, Withhold
 
 # Widgets whose value Streamlit refuses to take from session state (buttons, uploaders,
 # chat input): their keys are never put into the state.
@@ -143,8 +143,8 @@ class _Guard:
     def __init__(
         self,
         safe: Any,
-        saved: Callable[[str, Any], bool],
-        withhold: Callable[[str, Any], None],
+        saved: IsSaved,
+        withhold: Withhold,
     ) -> None:
         self.safe = safe
         self.register = type(safe).register_widget
@@ -164,9 +164,7 @@ class _Guard:
         return self.register(self.safe, metadata, user_key)
 
 
-def _guard_widgets(
-    safe: Any, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]
-) -> None:
+def _guard_widgets(safe: Any, saved: IsSaved, withhold: Withhold) -> None:
     guard = vars(safe).get("register_widget")
     if isinstance(guard, _Guard):
         guard.saved, guard.withhold = saved, withhold  # a new sync engine for the session
@@ -225,7 +223,7 @@ class StreamlitBrowser:
         except (TypeError, ValueError, KeyError, AttributeError):  # no default: not reset
             return NO_WIDGET
 
-    def guard(self, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]) -> None:
+    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
         try:
             _guard_widgets(get_session_state(), saved, withhold)
         except (AttributeError, TypeError):

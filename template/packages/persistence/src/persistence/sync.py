@@ -75,6 +75,9 @@ NO_WIDGET: Final[Any] = object()
 UNREAD: Final[Any] = object()
 """A reported value this server cannot read yet (a tab that reconnected to a new server)."""
 
+IsSaved = Callable[[str, Any], bool]  # whether a value is what storage holds for a key
+Withhold = Callable[[str, Any], None]  # a key's saved value did not fit: what its widget got
+
 
 class BrowserView(Protocol):
     """What the browser sent with the request that started this run."""
@@ -86,7 +89,7 @@ class BrowserView(Protocol):
     def widget_default(self, key: str) -> Any:
         """The default of the settable widget bound to ``key``, or ``NO_WIDGET``."""
 
-    def guard(self, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]) -> None:
+    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
         """From now on, give a widget about to take a value for which ``saved(key, value)``
         holds and that it cannot take something it can, and tell ``withhold(key, given)``."""
 
@@ -100,7 +103,7 @@ class NoBrowser:
     def widget_default(self, key: str) -> Any:
         return NO_WIDGET
 
-    def guard(self, saved: Callable[[str, Any], bool], withhold: Callable[[str, Any], None]) -> None:
+    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
         return None
 
 

@@ -97,8 +97,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "status.gone": "このプロセスは他の場所で削除されたか期限切れです。変更は保存されません。"
         "別のプロセスを選択または作成してください。",
         "status.unstorable": "保存できません: {detail}",
-        "status.misfit": "{name} の保存された値は現在のページに合わないため、既定値を表示しています。"
-        "値を変更するまで、保存された値はそのまま残ります。",
+        "status.misfit": "{name} の保存された値は現在のページに合わないため、"
+        "既定値を表示しています。値を変更するまで、保存された値はそのまま残ります。",
         "toast.created": "{name} を作成しました",
         "toast.renamed": "{name} に名前を変更しました",
         "toast.deleted": "{name} を削除しました",
