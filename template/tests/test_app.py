@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from persistence.binding import ProcessCatalog
 from persistence.errors import ProcessExistsError, StorageUnavailableError
 from persistence.settings import get_settings
-from persistence.ui.sidebar import SHOWN_PROCESSES
+from persistence.ui.sidebar import SHOWN_PROCESSES, short_time
 from persistence.ui.strings import describe, t
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
 from tests.conftest import FakeClock, StoreFactory
@@ -118,9 +118,40 @@ def test_restoring_never_overwrites_what_the_user_just_typed(filled: StoreFactor
 
 def test_the_sidebar_lists_processes_with_their_last_update(filled: StoreFactory) -> None:
     at = create(start(NAME), "second")
-    options = at.selectbox(key="active_process").options
-    assert options[0].startswith("second")
-    assert any(option.startswith(NAME) for option in options)
+    assert at.selectbox(key="active_process").options[:2] == ["second", NAME]
+
+
+def test_the_minute_turning_over_between_two_edits_keeps_the_process_open(
+    app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The selector's options are the names (its value goes to the browser and back as
+    its label); the update time is a caption under it."""
+    import persistence.binding
+
+    clock = FakeClock()
+    clock.now = dt.datetime(2025, 1, 6, 9, 0, 59, tzinfo=dt.UTC)
+    opened = vars(persistence.binding)["open_storage"]  # the test's store, closed with it
+    monkeypatch.setattr("persistence.binding.open_storage", lambda: opened(clock=clock))
+    # The process list read on every run (not every two seconds): the update time the
+    # sidebar shows follows each save.
+    monkeypatch.setattr(
+        "persistence.binding.ProcessCatalog", lambda store: ProcessCatalog(store, ttl=0)
+    )
+    app_storage(clock).create_process(NAME)
+    at = start(NAME)
+    visit(at, REPORT)
+    at.text_input(key=key("owner")).input("first").run()
+    clock.advance(seconds=2)  # 09:01:01
+    at.text_input(key=key("owner")).input("second").run()
+    at.text_input(key=key("owner")).input("third").run()
+    assert not at.exception, at.exception
+    assert not at.sidebar.error, [error.value for error in at.sidebar.error]
+    assert at.selectbox(key="active_process").value == NAME
+    assert at.selectbox(key="active_process").options == [NAME]
+    assert (app_storage(clock).load_process(NAME) or {})[key("owner")] == "third"
+    assert t("sidebar.updated", when=short_time(clock.now)) in [
+        caption.value for caption in at.sidebar.caption
+    ]
 
 
 def fill(app_storage: StoreFactory, count: int) -> None:
@@ -134,7 +165,7 @@ def fill(app_storage: StoreFactory, count: int) -> None:
 
 
 def names_offered(at: AppTest) -> list[str]:
-    return [option.split(" · ")[0] for option in at.selectbox(key="active_process").options]
+    return list(at.selectbox(key="active_process").options)
 
 
 def test_many_processes_offer_the_most_recent_and_a_search_box(

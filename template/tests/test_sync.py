@@ -218,6 +218,9 @@ class FakeBrowser:
     def widget_default(self, key: str) -> Any:
         return self.defaults.get(key, NO_WIDGET)
 
+    def guard(self, saved: Any, withhold: Any) -> None:
+        return None  # no widgets register: nothing to check
+
 
 class CountingState(dict[str, Any]):
     """Session state that counts how often each key was assigned."""

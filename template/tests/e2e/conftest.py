@@ -39,9 +39,11 @@ def _healthy(url: str) -> bool:
 
 
 class StreamlitServer:
-    """``streamlit run apps/main/app.py`` on a fixed port; stop and start it again at will."""
+    """``streamlit run apps/main/app.py`` (or ``app``) on a fixed port; stop and start it
+    again at will."""
 
-    def __init__(self, storage: StoreFactory, log: Path) -> None:
+    def __init__(self, storage: StoreFactory, log: Path, app: Path = MAIN_APP) -> None:
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -61,7 +63,7 @@ class StreamlitServer:
             "-m",
             "streamlit",
             "run",
-            str(MAIN_APP),
+            str(self.app),
             "--server.port",
             str(self.port),
             "--server.address",

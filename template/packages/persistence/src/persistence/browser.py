@@ -6,6 +6,13 @@ sent a value for (a widget it did not report is not on its screen), and a widget
 from Streamlit's session state (checked on the versions ``pyproject.toml`` allows). If those
 internals ever change, it answers "unknown" and the engine trusts what it reads, as it did
 before it tracked deliveries.
+
+It also guards the widgets against saved values they can no longer take (a slider whose
+range was narrowed, a date saved as text ...): Streamlit would replace the whole page with an
+exception box. When a widget registers, its serializer and deserializer are known before its
+value is used; a saved value that does not survive that round trip unchanged (the one every
+value makes to the browser and back) is withheld and the widget gets what Streamlit makes of
+it, or its default (see ``fitted``).
 """
 
 from __future__ import annotations
@@ -13,9 +20,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from streamlit.runtime.state.common import (
+    WidgetMetadata,
+    is_array_value_field_name,
+    unpack_widget_state_value,
+)
+from streamlit.runtime.state.session_state import WStates
 from streamlit.runtime.state.session_state_proxy import get_session_state
 
-from persistence.sync import NO_WIDGET, UNREAD
+from persistence.sync import NO_WIDGET, UNREAD, IsSaved, Withhold
 
 # Widgets whose value Streamlit refuses to take from session state (buttons, uploaders,
 # chat input): their keys are never put into the state.
@@ -34,6 +47,139 @@ def _user_key(element_id: str) -> str | None:
     """The key part of a keyed element id (``$$ID-<hash>-<key>``), as Streamlit writes it."""
     parts = element_id.split("-", 2)
     return parts[2] if len(parts) == 3 and parts[2] != "None" else None
+
+
+_NO_FIT: Any = object()
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal values of the same type; a list and a tuple with the same items are the same (a
+    range slider's tuple comes back from JSON as a list)."""
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(map(_same, left, right))
+    if type(left) is not type(right):
+        return False
+    try:
+        return bool(left == right)
+    except (TypeError, ValueError):
+        return False
+
+
+def _round_trip(metadata: WidgetMetadata[Any], value: Any) -> tuple[Any, Any]:
+    """``value`` as the widget's wire format holds it, and the value the widget reads back
+    from that: Streamlit's own serialization (``WStates.get_serialized``), so a value that a
+    widget raises for (wrong type, out of range, no such option) raises here."""
+    states = WStates()
+    states.set_widget_metadata(metadata)
+    states.set_from_value(metadata.id, value)
+    proto = states.get_serialized(metadata.id)
+    if proto is None:
+        raise ValueError("no wire form")
+    wire = unpack_widget_state_value(proto)
+    if is_array_value_field_name(metadata.value_type):
+        wire = list(wire)  # a protobuf container, which equals no list
+    return metadata.deserializer(wire), wire
+
+
+def _known_options(metadata: WidgetMetadata[Any], wire: Any) -> Any:
+    """``wire`` without option labels the widget no longer offers (selectbox, multiselect,
+    radio ... send labels), or ``_NO_FIT`` for a single label it lacks."""
+    options = getattr(metadata, "formatted_options", None)
+    if options is None or metadata.value_type not in ("string_value", "string_array_value"):
+        return wire
+    if isinstance(wire, list):
+        return [label for label in wire if label in options]
+    return wire if wire is None or wire in options else _NO_FIT
+
+
+def _kindred(value: Any, adjusted: Any) -> bool:
+    """Whether ``adjusted`` is still ``value``'s kind of thing (a shorter list, a rounded
+    number), not a conversion that loses its meaning (the text "no" made ``True``)."""
+    if isinstance(value, list | tuple):
+        return isinstance(adjusted, list | tuple)
+    numbers = (int, float)
+    if isinstance(value, numbers) and isinstance(adjusted, numbers):
+        return not isinstance(value, bool) and not isinstance(adjusted, bool)
+    return type(value) is type(adjusted)
+
+
+def _fits(metadata: WidgetMetadata[Any], value: Any) -> bool:
+    try:
+        back, wire = _round_trip(metadata, value)
+    except Exception:  # noqa: BLE001 - whatever the widget's serializer raises: no fit
+        return False
+    return _known_options(metadata, wire) == wire and _same(back, value)
+
+
+def fitted(metadata: WidgetMetadata[Any], value: Any) -> Any:
+    """What the widget described by ``metadata`` should get for ``value``: ``value`` itself
+    when it survives the round trip; else what Streamlit makes of it when that is a value the
+    widget takes (a removed option dropped from a list, a float rounded for an int slider);
+    else the widget's default. ``_NO_FIT`` when the widget has no default to fall back on."""
+    if _fits(metadata, value):
+        return value
+    try:
+        back, wire = _round_trip(metadata, value)
+        known = _known_options(metadata, wire)
+        if known is not _NO_FIT:
+            back = metadata.deserializer(known)
+            if _kindred(value, back) and _fits(metadata, back):
+                return back
+    except Exception:  # noqa: BLE001, S110 - the default below, then
+        pass
+    try:
+        return metadata.deserializer(None)
+    except Exception:  # noqa: BLE001
+        return _NO_FIT
+
+
+class _Guard:
+    """Stands in for ``register_widget`` of one run's ``SafeSessionState`` (Streamlit makes
+    one per script runner, around the session's ``SessionState``, whose slots take no
+    attribute): as each widget registers, a value put into session state for it that
+    ``saved`` says is a saved value is checked, and one the widget cannot take is replaced
+    by ``fitted``'s and reported to ``withhold``."""
+
+    def __init__(
+        self,
+        safe: Any,
+        saved: IsSaved,
+        withhold: Withhold,
+    ) -> None:
+        self.safe = safe
+        self.register = type(safe).register_widget
+        self.saved = saved
+        self.withhold = withhold
+
+    def __call__(self, metadata: WidgetMetadata[Any], user_key: str | None) -> Any:
+        if user_key is not None and metadata.value_type not in _UNSETTABLE:
+            with self.safe._lock:  # as Streamlit reads and writes the state: under its lock
+                state = self.safe._state
+                value = _given(state, metadata.id, user_key)
+                if value is not _NO_FIT and self.saved(user_key, value):
+                    given = fitted(metadata, value)
+                    if given is not value and given is not _NO_FIT:
+                        state.reset_state_value(user_key, given)
+                        self.withhold(user_key, given)
+        return self.register(self.safe, metadata, user_key)
+
+
+def _guard_widgets(safe: Any, saved: IsSaved, withhold: Withhold) -> None:
+    guard = vars(safe).get("register_widget")
+    if isinstance(guard, _Guard):
+        guard.saved, guard.withhold = saved, withhold  # a new sync engine for the session
+        return
+    # SafeSessionState forwards attribute writes to the session state: set it on itself.
+    object.__setattr__(safe, "register_widget", _Guard(safe, saved, withhold))
+
+
+def _given(state: Any, element_id: str, user_key: str) -> Any:
+    """The value session state (not the browser) gives the widget in this run, or ``_NO_FIT``."""
+    if user_key in state._new_session_state:
+        return state._new_session_state[user_key]
+    if element_id not in state._new_widget_state and user_key in state._old_state:
+        return state._old_state[user_key]
+    return _NO_FIT
 
 
 class StreamlitBrowser:
@@ -76,3 +222,9 @@ class StreamlitBrowser:
             return metadata.deserializer(None)
         except (TypeError, ValueError, KeyError, AttributeError):  # no default: not reset
             return NO_WIDGET
+
+    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
+        try:
+            _guard_widgets(get_session_state(), saved, withhold)
+        except (AttributeError, TypeError):
+            return  # other internals: values are given to the widgets as they are

@@ -18,6 +18,12 @@ saving it would take the process over ``max_bytes`` (``ProcessTooLargeError`` in
 ``status.error``: the keys that grow the process most are held back until it fits; they are
 tried again, without encoding again, on every run until there is room or they change).
 
+**Values that no longer fit.** A saved value that today's widget cannot take (a slider whose
+range was narrowed, a date saved as text ...) is withheld from it: the browser view checks it
+as the widget registers and gives the widget its default, or what Streamlit makes of the value
+(``BrowserView.guard``). The key is in ``status.misfit``, and what the widget got is not an
+edit: the saved value stays as it is until the user changes the widget, then the edit is saved.
+
 A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
 not render); ``forget`` deletes a key on purpose.
 
@@ -42,7 +48,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Protocol
@@ -69,6 +75,9 @@ NO_WIDGET: Final[Any] = object()
 UNREAD: Final[Any] = object()
 """A reported value this server cannot read yet (a tab that reconnected to a new server)."""
 
+IsSaved = Callable[[str, Any], bool]  # whether a value is what storage holds for a key
+Withhold = Callable[[str, Any], None]  # a key's saved value did not fit: what its widget got
+
 
 class BrowserView(Protocol):
     """What the browser sent with the request that started this run."""
@@ -80,6 +89,10 @@ class BrowserView(Protocol):
     def widget_default(self, key: str) -> Any:
         """The default of the settable widget bound to ``key``, or ``NO_WIDGET``."""
 
+    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
+        """From now on, give a widget about to take a value for which ``saved(key, value)``
+        holds and that it cannot take something it can, and tell ``withhold(key, given)``."""
+
 
 class NoBrowser:
     """A state that no browser draws (a plain dict): nothing is known, nothing is re-sent."""
@@ -89,6 +102,9 @@ class NoBrowser:
 
     def widget_default(self, key: str) -> Any:
         return NO_WIDGET
+
+    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
+        return None
 
 
 # Identity, or same type and content; a DataFrame's == is elementwise, so frames and series
@@ -107,6 +123,8 @@ class SaveStatus:
     gone: bool = False
     # Keys not saved, and why: a value that cannot be stored, or one over max_value_bytes.
     unstorable: dict[str, PersistenceError] = field(default_factory=dict)
+    # Keys whose saved value today's widget cannot take: shown at a default, kept in storage.
+    misfit: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -156,6 +174,7 @@ class StateSync:
         self._rejected: dict[str, Any] = {}  # values refused for good, until they change
         self._waiting: dict[str, codec.Encoded] = {}  # held back for the process limit
         self._pending: dict[str, _Delivery] = {}
+        self._misfits: dict[str, Any] = {}  # key -> what its widget got instead of the saved value
 
     # -- choosing the process
     def open(self, name: str) -> None:
@@ -195,12 +214,43 @@ class StateSync:
                 del self._synced[key]
                 self._sizes.pop(key, None)
 
+    # The two calls a widget makes as it registers (``BrowserView.guard``). They take no
+    # lock: Streamlit holds its session-state lock around them, and a superseded run's
+    # ``end_run`` holds ours while it reads session state. One dict operation each is atomic.
+    def is_saved(self, key: str, value: Any) -> bool:
+        """Whether ``value`` is what storage holds for ``key`` in the open process."""
+        saved = self._synced.get(key, _MISSING)
+        return saved is not _MISSING and _same(value, saved)
+
+    def withhold(self, key: str, given: Any) -> None:
+        """``key``'s saved value does not fit its widget, which got ``given`` instead: keep
+        the saved value (``given`` is no edit) and name the key in ``status.misfit`` until
+        the key holds something else."""
+        self._misfits[key] = copy.deepcopy(given)
+        self._pending.pop(key, None)  # the widget shows ``given``, not the saved value
+        if key not in self.status.misfit:
+            self.status.misfit.append(key)
+
+    def _misfit_changed(self, key: str, value: Any) -> bool:
+        """Whether ``key``, withheld from its widget, now holds something other than what the
+        widget was given (the user's edit): then it is no misfit any more."""
+        if _same(value, self._misfits[key]):
+            return False
+        self._drop_misfit(key)
+        return True
+
+    def _drop_misfit(self, key: str) -> None:
+        self._misfits.pop(key, None)
+        if key in self.status.misfit:
+            self.status.misfit.remove(key)
+
     # -- once per run
     def begin_run(self) -> int:
         """Bring the state up to date before the page draws; return this run's number."""
         with self.lock:
             self._run += 1
             self._in_run = True
+            self._browser.guard(self.is_saved, self.withhold)
             reported = self._browser.reported(self.prefix)
             self._settle_deliveries(reported)
             if self.process is not None and not self.status.gone:
@@ -253,7 +303,7 @@ class StateSync:
             if self.process is None or self.status.gone or self._in_run or self._unsaved:
                 return False
             reported = self._browser.reported(self.prefix) or {}
-            skipped = (self._pending, self._rejected, self._waiting)
+            skipped = (self._pending, self._rejected, self._waiting, self._misfits)
             return any(
                 shown is not UNREAD
                 and not any(key in keys for keys in skipped)
@@ -329,6 +379,7 @@ class StateSync:
         self._revision = revision
         self._unsaved = self._storage_down = False
         self._synced, self._sizes, self._rejected, self._waiting = {}, {}, {}, {}
+        self._misfits = {}
 
     def _clear_keys_missing_from(self, incoming: State, current: Mapping[Any, Any]) -> None:
         """Remove the previous process's keys that ``incoming`` does not set. A widget on
@@ -360,6 +411,9 @@ class StateSync:
             if _same(remote, known):
                 continue
             local = current.get(key, _MISSING)
+            if key in self._misfits and not self._misfit_changed(key, local):
+                self._drop_misfit(key)  # the colleague's value may fit: the widget checks it
+                local = known
             if local is _MISSING or _same(local, known):
                 self._put(key, remote, current)
             self._accept(key, remote)
@@ -456,10 +510,13 @@ class StateSync:
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
         prefix, synced, pending = self.prefix, self._synced, self._pending
         rejected, waiting = self._rejected, self._waiting  # mostly empty: tested first
+        misfits = self._misfits
         changed: State = {}
         for key, value in current.items():
             if not (isinstance(key, str) and key.startswith(prefix)):
                 continue
+            if misfits and key in misfits and not self._misfit_changed(key, value):
+                continue  # what its widget got instead of the saved value: no edit
             if rejected and rejected.get(key, _MISSING) is value:
                 continue  # refused as it is: tried again once it changes
             if waiting and key in waiting and waiting[key].value is value:

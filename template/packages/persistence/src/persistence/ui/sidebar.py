@@ -91,6 +91,8 @@ def _status_line(session: PersistentSession) -> None:
         st.caption(t("status.changed_elsewhere", time=when))
     for error in status.unstorable.values():
         st.warning(t("status.unstorable", detail=describe(error)))
+    for key in status.misfit:
+        st.warning(t("status.misfit", name=key))
 
 
 @contextmanager
@@ -168,16 +170,20 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
             st.info(t("sidebar.none"))
         if st.session_state.get(SELECTOR_KEY) != session.process:
             st.session_state[SELECTOR_KEY] = session.process
+        # The options are the names, shown as they are: Streamlit sends a selectbox's value
+        # to the browser and back as its label, so a label with the update time in it would
+        # come back as a name that does not exist once that minute has passed.
         st.selectbox(
             t("sidebar.select"),
             names,
             index=None,
             key=SELECTOR_KEY,
             placeholder=t("sidebar.placeholder"),
-            format_func=lambda name: _label(name, updated),
             on_change=_on_select,
             args=(session,),
         )
+        if (when := updated.get(session.process or "")) is not None:
+            st.caption(t("sidebar.updated", when=short_time(when)))
         if query.strip() and not matching:
             st.caption(t("sidebar.no_match", query=query.strip()))
         elif query.strip() and matching > len(shown):
@@ -188,11 +194,6 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
         if session.process is not None:
             _manage(session)
     return status_slot
-
-
-def _label(name: str, updated: dict[str, datetime]) -> str:
-    when = updated.get(name)
-    return name if when is None else f"{name} · {t('sidebar.updated', when=short_time(when))}"
 
 
 def _manage(session: PersistentSession) -> None:

@@ -19,7 +19,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.select": "Active process",
         "sidebar.placeholder": "Choose a process",
         "sidebar.none": "No process yet. Create one on the New process page.",
-        "sidebar.updated": "updated {when}",
+        "sidebar.updated": "Updated {when}",
         "sidebar.search": "Search processes",
         "sidebar.search_hint": "Part of a name",
         "sidebar.more": "The {shown} most recently updated of {total} processes are listed. "
@@ -41,6 +41,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "status.gone": "This process was deleted or expired elsewhere; changes are no longer "
         "saved. Choose or create another process.",
         "status.unstorable": "Not saved: {detail}",
+        "status.misfit": "The saved value of {name} no longer fits this page and is not "
+        "shown. It stays saved until you change this value.",
         "toast.created": "Created {name}",
         "toast.renamed": "Renamed to {name}",
         "toast.deleted": "Deleted {name}",
@@ -95,6 +97,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "status.gone": "このプロセスは他の場所で削除されたか期限切れです。変更は保存されません。"
         "別のプロセスを選択または作成してください。",
         "status.unstorable": "保存できません: {detail}",
+        "status.misfit": "{name} の保存された値は現在のページに合わないため表示していません。"
+        "値を変更するまで、保存された値はそのまま残ります。",
         "toast.created": "{name} を作成しました",
         "toast.renamed": "{name} に名前を変更しました",
         "toast.deleted": "{name} を削除しました",

@@ -114,7 +114,7 @@ def persistent_data_editor(
         raise TypeError("persistent_data_editor chooses the editor's key: pass a name instead")
     key = persisted(name)
     state = st.session_state
-    stored = state.get(key)
+    stored = _fitting_table(key, state.get(key), default)
     current: pd.DataFrame = stored if type(stored) is pd.DataFrame else default.copy(deep=True)
     if current is not stored:
         state[key] = current
@@ -161,6 +161,34 @@ def persistent_data_editor(
         editor.result = returned.copy(deep=True)
         state[key] = current = returned
     return current.copy(deep=True)  # the caller's changes to it change nothing saved
+
+
+_NUMBERS = frozenset({"integer", "floating", "mixed-integer-float", "decimal", "integer-na"})
+
+
+def _column_kind(column: pd.Series) -> str:
+    """What a column holds, whatever its dtype: an added row may have made a number column
+    ``object`` or ``float``; a column with nothing in it is any kind."""
+    kind = str(pd.api.types.infer_dtype(column, skipna=True))
+    return "number" if kind in _NUMBERS else kind
+
+
+def _fitting_table(key: str, stored: Any, default: pd.DataFrame) -> Any:
+    """``stored``, or ``None`` when it is the saved table and its columns (their names or
+    what they hold) are no longer the default's: the editor then shows the default, the
+    sidebar names the key, and the saved table stays until the user edits the grid."""
+    if type(stored) is not pd.DataFrame or not stored.columns.is_unique:
+        return stored
+    same_columns = set(stored.columns) == set(default.columns) and all(
+        {_column_kind(stored[label]), _column_kind(default[label])} & {"empty"}
+        or _column_kind(stored[label]) == _column_kind(default[label])
+        for label in default.columns
+    )
+    sync = get_session().sync
+    if same_columns or not sync.is_saved(key, stored):
+        return stored
+    sync.withhold(key, default)
+    return None
 
 
 # -- the file upload -----------------------------------------------------------------------
@@ -238,6 +266,28 @@ def _take_upload(name: str, generation_key: str, uploader_key: str) -> None:
     st.session_state[generation_key] = st.session_state.get(generation_key, 0) + 1
 
 
+def _allowed_file(key: str, allowed: str | list[str] | None) -> StoredFile | None:
+    """The file ``key`` keeps, or ``None`` when it is the saved file and its type is no
+    longer among the ``type=`` the uploader allows: the sidebar then names the key, and the
+    saved file stays until the user uploads another."""
+    value = st.session_state.get(key)
+    kept = stored_file(value)
+    if kept is None or allowed is None:
+        return kept
+    suffixes = [allowed] if isinstance(allowed, str) else list(allowed)
+    name = kept.name.lower()
+    if any(
+        name.endswith("." + suffix.lower().lstrip(".")) or kept.type == suffix
+        for suffix in suffixes
+    ):
+        return kept
+    sync = get_session().sync
+    if not sync.is_saved(key, value):
+        return kept
+    sync.withhold(key, value)
+    return None
+
+
 def _remove_upload(name: str) -> None:
     st.session_state[persisted(name)] = None
 
@@ -260,7 +310,7 @@ def persistent_file_uploader(
     slot = _UPLOAD.format(name=name)
     generation_key = f"{slot}_generation"
     uploader_key = f"{slot}_{st.session_state.get(generation_key, 0)}"
-    kept = stored_file(st.session_state.get(persisted(name)))
+    kept = _allowed_file(persisted(name), file_uploader_kwargs.get("type"))
     with st.container(key=slot):
         if message := st.session_state.pop(f"{slot}_error", None):
             st.error(message)
