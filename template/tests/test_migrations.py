@@ -250,16 +250,13 @@ def test_load_migrations_reads_the_template_file_first(tmp_path: Path) -> None:
         "MIGRATIONS = [Migration('template-0001', lambda state: state)]\n"
     )
     (app / "migrations.py").write_text(
-        "from persistence import Migration\n"
-        "MIGRATIONS = [Migration('0001', lambda state: state)]\n"
+        "from persistence import Migration\nMIGRATIONS = [Migration('0001', lambda state: state)]\n"
     )
     assert load_migrations(app).names == ["template-0001", "0001"]
     assert load_migrations(app).app == "main"
 
 
-def test_persist_migrate_dry_run_then_real_run(
-    make_store: StoreFactory, tmp_path: Path
-) -> None:
+def test_persist_migrate_dry_run_then_real_run(make_store: StoreFactory, tmp_path: Path) -> None:
     store = make_store()  # the command's clock: real time
     old_process(store, "Q1")
     old_process(store, "Q2", state={"persist_progress": 0.1})

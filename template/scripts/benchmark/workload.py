@@ -44,9 +44,7 @@ class CountingStore(DelegatingStorage):
         expected_revision: Revision | None = None,
     ) -> Revision:
         self.writes += 1
-        return super().update_process(
-            name, changed, removed, expected_revision=expected_revision
-        )
+        return super().update_process(name, changed, removed, expected_revision=expected_revision)
 
     def process_revision(self, name: str) -> Revision | None:
         self.revision_reads += 1

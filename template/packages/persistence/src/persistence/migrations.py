@@ -175,7 +175,7 @@ def plan_migration(name: str, state: Mapping[str, Any], app: AppMigrations) -> P
                 raise TypeError(f"it returned {type(result).__name__}, not a dict of str keys")
             if RECORD_KEY in result:
                 raise ValueError(f"{RECORD_KEY!r} is reserved")
-        except Exception as error:  # noqa: BLE001 - any error of app code fails the migration
+        except Exception as error:  # any error of app code fails the migration
             raise MigrationFailedError(name, migration.name, _describe(error)) from error
         for key, value in result.items():
             if not codec.same_value(before.get(key, _MISSING), value):
@@ -190,7 +190,9 @@ def plan_migration(name: str, state: Mapping[str, Any], app: AppMigrations) -> P
         try:
             codec.encode(key, value)
         except PersistenceError as error:
-            raise MigrationFailedError(name, touched.get(key, pending[-1].name), str(error)) from None
+            raise MigrationFailedError(
+                name, touched.get(key, pending[-1].name), str(error)
+            ) from None
     return Plan(
         process=name,
         app=app.app,
@@ -225,10 +227,12 @@ def migrate_process(
     The migrated keys and the record are one write conditional on the revision that was
     read: when another server wrote meanwhile (migrating it too, say), the process is read
     and planned again, so no migration is applied twice."""
+    expected = None
     for _ in range(ATTEMPTS):
         snapshot = store.read_process(name)
         if snapshot is None:
             return None, None
+        expected = snapshot.revision
         plan = plan_migration(name, snapshot.state, app)
         if plan is None or dry_run:
             return _without_record(snapshot), plan
@@ -242,7 +246,7 @@ def migrate_process(
         except RevisionConflictError:
             continue
         return replace(snapshot, state=plan.state, revision=revision), plan
-    raise RevisionConflictError(name, snapshot.revision)
+    raise RevisionConflictError(name, expected or 0)
 
 
 class MigratingStorage(DelegatingStorage):
