@@ -321,3 +321,40 @@ def test_export_and_import_keep_the_migration_record(
     assert json.loads(exported)["processes"][0]["state"][RECORD_KEY] == {"main": APP.names}
     again, plan = migrate_process(store, "Q1", APP)
     assert plan is None and again is not None  # imported: not migrated a second time
+
+
+def app_with_a_failing_migration() -> None:
+    """A page whose app has one migration, which raises."""
+    import streamlit as st
+
+    from persistence import Migration, persistent_app
+    from persistence.migrations import AppMigrations
+
+    def boom(state: dict[str, object]) -> dict[str, object]:
+        raise ValueError("no such column")
+
+    with persistent_app(migrations=AppMigrations("t", (Migration("0001-boom", boom),))):
+        st.write("page")
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_sidebar_names_a_failing_migration_and_its_process(
+    app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from persistence.settings import get_settings
+
+    monkeypatch.setenv("PERSIST_UI_LANGUAGE", language)
+    monkeypatch.setenv("PERSIST_KEY_PREFIX", "persist_")
+    get_settings.cache_clear()
+    old_process(app_storage(), "週次")
+    before = app_storage().read_process("週次")
+    at = AppTest.from_function(app_with_a_failing_migration, default_timeout=60)
+    at.query_params["process"] = "週次"
+    at.run()
+    assert not at.exception, at.exception
+    (error,) = at.sidebar.error
+    assert "0001-boom" in error.value and "週次" in error.value and "ValueError" in error.value
+    assert ("failed" in error.value) == (language == "en")
+    assert app_storage().read_process("週次") == before
