@@ -346,7 +346,6 @@ def test_the_sidebar_names_a_failing_migration_and_its_process(
     from persistence.settings import get_settings
 
     monkeypatch.setenv("PERSIST_UI_LANGUAGE", language)
-    monkeypatch.setenv("PERSIST_KEY_PREFIX", "persist_")
     get_settings.cache_clear()
     old_process(app_storage(), "週次")
     before = app_storage().read_process("週次")
