@@ -41,6 +41,7 @@ from persistence.errors import ConfigurationError  # noqa: E402
 from persistence.settings import get_settings  # noqa: E402
 from scripts.benchmark.floor import Floor, open_floor  # noqa: E402
 from scripts.benchmark.measure import Row, render_table  # noqa: E402
+from scripts.benchmark.migrations import migrated_rerun_scenario  # noqa: E402
 from scripts.benchmark.scenarios import (  # noqa: E402
     Sizes,
     concurrent_scenario,
@@ -72,6 +73,7 @@ SCENARIOS: dict[str, Scenario] = {
     "concurrent": lambda target, sizes, prefix, floor: [
         concurrent_scenario(target, sizes, prefix, floor)
     ],
+    "migrations": migrated_rerun_scenario,
     "tables": table_scenarios,
     "file": beside_file_scenario,
     "session-state": lambda target, sizes, prefix, floor: [

@@ -17,10 +17,13 @@ from persistence.errors import (
     MESSAGES,
     CorruptProcessError,
     InvalidProcessNameError,
+    MigrationFailedError,
+    NewerMigrationsError,
     PersistenceError,
     ProcessExistsError,
     ProcessNotFoundError,
     ProcessTooLargeError,
+    RevisionConflictError,
     StorageUnavailableError,
     UnstorableValueError,
     ValueTooLargeError,
@@ -112,6 +115,9 @@ def _errors() -> list[PersistenceError]:
         CorruptProcessError("週次", "bad JSON"),
         CorruptProcessError("週次", "bad JSON", Path("/data/corrupt/x.json")),
         StorageUnavailableError("connection refused"),
+        RevisionConflictError("週次", 3),
+        MigrationFailedError("週次", "0002-percent", "ValueError: no such column"),
+        NewerMigrationsError("週次", ["0003-split"]),
     ]
     for bad in ["", "x" * 201, "a\nb", 42]:
         try:

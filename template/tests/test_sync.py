@@ -416,11 +416,15 @@ class GatedStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def update_process(self, name: str, changed: Any, removed: Any = ()) -> int:
+    def update_process(
+        self, name: str, changed: Any, removed: Any = (), *, expected_revision: Any = None
+    ) -> int:
         self.calls.append("write starts")
         self.writing.set()
         self.release.wait(10)
-        revision = self._store.update_process(name, changed, removed)
+        revision = self._store.update_process(
+            name, changed, removed, expected_revision=expected_revision
+        )
         self.calls.append("write ends")
         return revision
 

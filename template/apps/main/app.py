@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from persistence import StringTable, get_settings, persistent_app
+from persistence import StringTable, get_settings, load_migrations, persistent_app
 
 APP = Path(__file__).parent
 PAGES = APP / "app_pages"
@@ -17,7 +17,8 @@ t = StringTable.load(APP / "strings.toml")
 
 st.set_page_config(page_title=get_settings().app_title, layout="wide")
 
-with persistent_app():
+# Processes saved before a key was renamed or reshaped are migrated when opened (migrations.py).
+with persistent_app(migrations=load_migrations(APP)):
     navigation = st.navigation(
         [
             st.Page(

@@ -13,6 +13,7 @@ import streamlit as st
 from persistence import (
     StringTable,
     get_settings,
+    load_migrations,
     persisted,
     persistent_app,
     persistent_data_editor,
@@ -39,7 +40,8 @@ def sample_page() -> None:
     persistent_file_uploader("attachment", t("sample.attachment"))
 
 
-with persistent_app():
+# Processes saved by an earlier version of this page are migrated when opened (migrations.py).
+with persistent_app(migrations=load_migrations(Path(__file__).parent)):
     st.navigation(
         [
             st.Page(sample_page, title=t("sample.title")),

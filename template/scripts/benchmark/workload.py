@@ -36,10 +36,15 @@ class CountingStore(DelegatingStorage):
         super().save_process(name, data)
 
     def update_process(
-        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+        self,
+        name: str,
+        changed: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected_revision: Revision | None = None,
     ) -> Revision:
         self.writes += 1
-        return super().update_process(name, changed, removed)
+        return super().update_process(name, changed, removed, expected_revision=expected_revision)
 
     def process_revision(self, name: str) -> Revision | None:
         self.revision_reads += 1

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from persistence.errors import PersistenceError
 from persistence.i18n import StringTable
-from persistence.models import ProcessInfo, ProcessSnapshot
+from persistence.migrations import Migration, load_migrations
+from persistence.models import ProcessInfo, ProcessSnapshot, State
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
 
@@ -41,15 +42,18 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "Migration",
     "PersistenceError",
     "PersistentSession",
     "ProcessInfo",
     "ProcessSnapshot",
+    "State",
     "StorageInterface",
     "StoredFile",
     "StringTable",
     "get_session",
     "get_settings",
+    "load_migrations",
     "new_process_form",
     "open_storage",
     "persisted",

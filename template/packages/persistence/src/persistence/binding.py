@@ -18,6 +18,7 @@ from streamlit.errors import StreamlitAPIException
 from persistence.browser import StreamlitBrowser
 from persistence.errors import LoginRequiredError, PersistenceError
 from persistence.expiry import start_expiry
+from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
@@ -248,9 +249,10 @@ def signed_in_owner() -> str | None:
     return str(identity)
 
 
-def get_session() -> PersistentSession:
+def get_session(migrations: AppMigrations | None = None) -> PersistentSession:
     """This browser session's ``PersistentSession``, created on first use (and again when
-    a different user signs in within the same browser session)."""
+    a different user signs in within the same browser session). ``migrations``: the app's,
+    applied to each process it opens (``persistent_app`` passes them)."""
     owner = signed_in_owner()
     session = st.session_state.get(SESSION_KEY)
     if isinstance(session, PersistentSession) and session.owner == owner:
@@ -259,6 +261,8 @@ def get_session() -> PersistentSession:
         session.close()  # another user: nothing of the previous one may stay on screen
     settings = get_settings()
     store, catalog = storage_for(owner)
+    if migrations is not None:
+        store = MigratingStorage(store, migrations)
     sync = StateSync(
         store,
         st.session_state,
@@ -279,10 +283,10 @@ def get_session() -> PersistentSession:
 
 
 @contextmanager
-def persistent_run() -> Iterator[PersistentSession]:
+def persistent_run(migrations: AppMigrations | None = None) -> Iterator[PersistentSession]:
     """Wrap one script run: restore before the page draws, save after it ran (even on
     ``st.rerun``/``st.stop``, which end a run by raising)."""
-    session = get_session()
+    session = get_session(migrations)
     run = session.begin_run()
     try:
         yield session

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from persistence import codec
+from persistence import codec, settings
 from persistence.errors import (
     InvalidProcessNameError,
     PersistenceError,
@@ -25,6 +25,7 @@ from persistence.errors import (
     UnsupportedFormatError,
 )
 from persistence.health import DEFAULT_TIMEOUT, touch, within
+from persistence.migrations import describe_plan, migrate_all, project_migrations
 from persistence.models import ProcessRecord
 from persistence.names import validate_process_name
 from persistence.storage import StorageInterface, open_storage
@@ -34,6 +35,7 @@ EXPORT_VERSION = 1
 
 # The exit statuses, as the generated README's table documents them.
 EXIT_OK, EXIT_NOT_FOUND, EXIT_DATA, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_MIGRATION = 4
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_NOT_FOUND: "process not found (show, delete)",
@@ -42,6 +44,8 @@ EXIT_CODES = {
     EXIT_UNAVAILABLE: "storage unavailable: the server cannot be reached or refuses the "
     "credentials, the database is locked, the data folder cannot be written; for ping: no "
     "answer within --timeout",
+    EXIT_MIGRATION: "migrate: a process was left as it was (a migration failed, or newer code "
+    "migrated it); the others were migrated",
 }
 
 DESCRIPTION = """\
@@ -242,6 +246,24 @@ def _command_import(store: StorageInterface, args: argparse.Namespace, out: Text
     return EXIT_OK
 
 
+def _command_migrate(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
+    """Every process of every app's migrations (``apps/*/migrations.py`` and
+    ``template_migrations.py``), one line per process changed or left as it was."""
+    apps = project_migrations(Path(args.apps) if args.apps else settings.project_root() / "apps")
+    verb = "would migrate" if args.dry_run else "migrated"
+    status, changed = EXIT_OK, 0
+    for process, app, outcome in migrate_all(store, apps, dry_run=args.dry_run):
+        if isinstance(outcome, PersistenceError):
+            status = EXIT_MIGRATION
+            out.write(f"left {process} ({app}) as it was: {outcome}\n")
+        elif outcome is not None:
+            changed += 1
+            out.write(f"{verb} {process} ({app}): {describe_plan(outcome)}\n")
+    failed = " (see the lines above: some were left as they were)" if status else ""
+    out.write(f"{changed} process(es) {verb}{failed}\n")
+    return status
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """A usage error is one line too (argparse prints the usage first): exit 2."""
@@ -303,6 +325,19 @@ def _parser() -> argparse.ArgumentParser:
         "health checks (Docker, compose); prints nothing when the store answers.",
     )
     ping.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds")
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply the apps' migrations of saved state to every process",
+        description="Apply every app's migrations (apps/<app>/migrations.py and "
+        "template_migrations.py) to every process that has not had them. A process whose "
+        "migration fails, or that newer code migrated, is left as it was (exit status 4); "
+        "the others go on.",
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="list what would change, write nothing"
+    )
+    migrate.add_argument("--apps", help="the folder of the apps (default: the project's apps/)")
+    migrate.set_defaults(run=_command_migrate)
     return parser
 
 

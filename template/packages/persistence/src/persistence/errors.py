@@ -29,6 +29,12 @@ MESSAGES: dict[str, str] = {
     "corrupt_copied": "The process {name!r} is corrupt and cannot be opened ({detail}). "
     "A copy of the bad data was kept at {copy}.",
     "unavailable": "Storage unavailable: {detail}",
+    "conflict": "The process {name!r} changed while it was being migrated; nothing was written.",
+    "migration_failed": "The process {name!r} cannot be opened: its migration {migration!r} "
+    "failed ({detail}). The process was left exactly as it was.",
+    "migration_newer": "The process {name!r} was migrated by a newer version of this app "
+    "({unknown}). This server leaves it as it is: open it once every server runs the new "
+    "version.",
 }
 
 
@@ -152,6 +158,43 @@ class StorageUnavailableError(PersistenceError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail=detail)
         self.detail = detail
+
+
+class RevisionConflictError(PersistenceError):
+    """A conditional write (``expected_revision``) found the process at another revision:
+    someone wrote meanwhile, and nothing was written."""
+
+    code = "conflict"
+
+    def __init__(self, name: str, expected: int) -> None:
+        super().__init__(name=name)
+        self.name = name
+        self.expected = expected
+
+
+class MigrationFailedError(PersistenceError):
+    """A migration of saved state raised (or made a value that cannot be stored): the
+    process is left exactly as it was, and neither it nor the later migrations are applied."""
+
+    code = "migration_failed"
+
+    def __init__(self, name: str, migration: str, detail: str) -> None:
+        super().__init__(name=name, migration=migration, detail=detail)
+        self.name = name
+        self.migration = migration
+        self.detail = detail
+
+
+class NewerMigrationsError(PersistenceError):
+    """The process records migrations this code does not know: a newer release migrated it
+    (a rolling deploy). This server writes nothing into it."""
+
+    code = "migration_newer"
+
+    def __init__(self, name: str, unknown: Sequence[str]) -> None:
+        super().__init__(name=name, unknown=", ".join(unknown))
+        self.name = name
+        self.unknown = list(unknown)
 
 
 class UnsupportedFormatError(PersistenceError):

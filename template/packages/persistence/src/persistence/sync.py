@@ -56,6 +56,8 @@ from typing import Any, Final, Protocol
 from persistence import codec
 from persistence.errors import (
     CorruptProcessError,
+    MigrationFailedError,
+    NewerMigrationsError,
     PersistenceError,
     ProcessNotFoundError,
     ProcessTooLargeError,
@@ -335,7 +337,9 @@ class StateSync:
         except StorageUnavailableError as error:
             self.status.unavailable = error
             self._storage_down = True  # this run's save would only wait for the same timeout
-        except CorruptProcessError as error:
+        except (CorruptProcessError, MigrationFailedError, NewerMigrationsError) as error:
+            # Read as another server left it (migrated by newer code, say): nothing more is
+            # written into it from this session, and the sidebar says why.
             self.status.error = error
             self.status.gone = True
 

@@ -23,6 +23,7 @@ from persistence.errors import (
     CorruptProcessError,
     ProcessExistsError,
     ProcessNotFoundError,
+    RevisionConflictError,
 )
 from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 from persistence.names import validate_process_name
@@ -155,10 +156,15 @@ class BackendStore(StorageBase):
 
     @abstractmethod
     def _update_state(
-        self, name: str, encoded: Mapping[str, Any], removed: Collection[str]
+        self,
+        name: str,
+        encoded: Mapping[str, Any],
+        removed: Collection[str],
+        expected: Revision | None = None,
     ) -> Revision | None:
         """Write ``encoded`` keys and delete ``removed`` ones of a live process; return the
-        new revision, or ``None`` (writing nothing) when the process is gone."""
+        new revision, or ``None`` (writing nothing) when the process is gone or, with
+        ``expected``, not at that revision (one atomic step with the write)."""
 
     @abstractmethod
     def _import_states(self, batch: Sequence[tuple[str, Mapping[str, Any], datetime]]) -> None:
@@ -178,11 +184,19 @@ class BackendStore(StorageBase):
         self._replace_state(name, self._encode_state(data))
 
     def update_process(
-        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+        self,
+        name: str,
+        changed: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected_revision: Revision | None = None,
     ) -> Revision:
         validate_process_name(name)
-        revision = self._update_state(name, self._encode_state(changed), removed)
+        encoded = self._encode_state(changed)
+        revision = self._update_state(name, encoded, removed, expected_revision)
         if revision is None:
+            if expected_revision is not None and self.process_revision(name) is not None:
+                raise RevisionConflictError(name, expected_revision)
             # A session saving into a process deleted elsewhere must not bring it back.
             raise ProcessNotFoundError(name)
         return revision

@@ -28,12 +28,20 @@ class StorageInterface(Protocol):
         """State plus revision and last update, or ``None``."""
 
     def update_process(
-        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+        self,
+        name: str,
+        changed: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected_revision: Revision | None = None,
     ) -> Revision:
         """Write only ``changed`` keys and delete only ``removed`` ones; return the new revision.
 
         Raises ``ProcessNotFoundError`` when the process was deleted or expired: a session
-        saving into a process deleted elsewhere must not bring it back.
+        saving into a process deleted elsewhere must not bring it back. With
+        ``expected_revision``, the write happens only when the process is at that revision
+        (checked in the same atomic step), else ``RevisionConflictError`` and nothing is
+        written: a migration applied by two servers at once is applied once.
         """
 
     def process_revision(self, name: str) -> Revision | None:

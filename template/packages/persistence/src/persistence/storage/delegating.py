@@ -29,9 +29,16 @@ class DelegatingStorage(StorageBase):
         return self.inner.read_process(name)
 
     def update_process(
-        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+        self,
+        name: str,
+        changed: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected_revision: Revision | None = None,
     ) -> Revision:
-        return self.inner.update_process(name, changed, removed)
+        return self.inner.update_process(
+            name, changed, removed, expected_revision=expected_revision
+        )
 
     def process_revision(self, name: str) -> Revision | None:
         return self.inner.process_revision(name)

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from persistence.errors import ProcessExistsError, ProcessNotFoundError
+from persistence.errors import ProcessExistsError, ProcessNotFoundError, RevisionConflictError
 from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.storage.contract import StorageInterface
@@ -54,6 +54,8 @@ class ScopedStorage(DelegatingStorage):
             return ProcessNotFoundError(name)
         if isinstance(error, ProcessExistsError):
             return ProcessExistsError(name)
+        if isinstance(error, RevisionConflictError):
+            return RevisionConflictError(name, error.expected)
         return error
 
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
@@ -64,11 +66,19 @@ class ScopedStorage(DelegatingStorage):
         return None if snapshot is None else replace(snapshot, name=name)
 
     def update_process(
-        self, name: str, changed: Mapping[str, Any], removed: Collection[str] = ()
+        self,
+        name: str,
+        changed: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected_revision: Revision | None = None,
     ) -> Revision:
+        inner = self._inner_name(name)
         try:
-            return self.inner.update_process(self._inner_name(name), changed, removed)
-        except ProcessNotFoundError as error:
+            return self.inner.update_process(
+                inner, changed, removed, expected_revision=expected_revision
+            )
+        except (ProcessNotFoundError, RevisionConflictError) as error:
             raise self._translate(error, name) from None
 
     def process_revision(self, name: str) -> Revision | None:

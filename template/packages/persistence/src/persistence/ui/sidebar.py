@@ -11,6 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from persistence.binding import PersistentSession, get_session, persistent_run
 from persistence.errors import PersistenceError, StorageUnavailableError
+from persistence.migrations import AppMigrations
 from persistence.settings import get_settings
 from persistence.ui.login import require_login
 from persistence.ui.strings import describe, t
@@ -77,7 +78,7 @@ def _on_delete(session: PersistentSession) -> None:
 def _status_line(session: PersistentSession) -> None:
     status = session.status
     if status.gone and session.process is not None:
-        st.error(t("status.gone"))
+        st.error(describe(status.error) if status.error else t("status.gone"))
     elif status.unavailable:
         st.warning(t("status.unavailable", detail=status.unavailable.detail))
     elif status.error:
@@ -96,14 +97,17 @@ def _status_line(session: PersistentSession) -> None:
 
 
 @contextmanager
-def persistent_app() -> Iterator[PersistentSession]:
+def persistent_app(migrations: AppMigrations | None = None) -> Iterator[PersistentSession]:
     """Run one script run of a persistent app: restore, draw the sidebar, run the page,
-    save, then show the save status (after the save, so it is never one run behind)."""
+    save, then show the save status (after the save, so it is never one run behind).
+
+    ``migrations`` (``load_migrations(<the app's folder>)``) migrate each process of this
+    app's when it is opened (``persistence.migrations``)."""
     require_login()
-    _require_storage()
+    _require_storage(migrations)
     status_slot: DeltaGenerator | None = None
     try:
-        with persistent_run() as session:
+        with persistent_run(migrations) as session:
             status_slot = process_sidebar(session)
             _watch_for_changes(session)
             yield session
@@ -131,11 +135,11 @@ def _rerun_when_changed_elsewhere(session: PersistentSession) -> None:
         st.rerun(scope="app")
 
 
-def _require_storage() -> None:
+def _require_storage(migrations: AppMigrations | None) -> None:
     """A storage URL that cannot work (unknown scheme, unwritable folder, newer schema) stops
     the app with its message instead of a traceback; every rerun tries again."""
     try:
-        get_session()
+        get_session(migrations)
     except PersistenceError as error:
         st.title(get_settings().app_title)
         st.error(describe(error))

@@ -120,6 +120,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "error.corrupt_copied": "プロセス「{name}」は破損しているため開けません（{detail}）。"
         "破損したデータのコピーを {copy} に保存しました。",
         "error.unavailable": "ストレージに接続できません: {detail}",
+        "error.conflict": "プロセス「{name}」は移行中に変更されたため、何も書き込みませんでした。",
+        "error.migration_failed": "プロセス「{name}」を開けません: 移行 {migration} が失敗しました"
+        "（{detail}）。プロセスは元のまま残っています。",
+        "error.migration_newer": "プロセス「{name}」はこのアプリの新しいバージョンで"
+        "移行されています（{unknown}）。このサーバーは何も書き込みません。すべてのサーバーが新しいバージョンに"
+        "なってから開いてください。",
         "login.intro": "ログインすると自分のプロセスが表示されます。"
         "他のユーザーは閲覧も変更もできません。",
         "login.button": "ログイン",
