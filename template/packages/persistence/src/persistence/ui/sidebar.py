@@ -98,6 +98,10 @@ def persistent_app() -> Iterator[PersistentSession]:
     """Run one script run of a persistent app: restore, draw the sidebar, run the page,
     save, then show the save status (after the save, so it is never one run behind)."""
     require_login()
+    if not get_settings().enabled:  # the binding off: the page alone, no sidebar
+        with persistent_run() as session:
+            yield session
+        return
     _require_storage()
     status_slot: DeltaGenerator | None = None
     try:
