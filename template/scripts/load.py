@@ -55,6 +55,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, action="append", help="a level (repeatable)")
     parser.add_argument("--seconds", type=float, default=15.0, help="per level and server")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between edits")
+    parser.add_argument(
+        "--idle", type=int, help="idle open tabs beside each level's users (default: as many)"
+    )
     parser.add_argument("--shared", action="store_true", help="every tab on one process")
     parser.add_argument("--quick", action="store_true", help="2 users for 3 s (a smoke run)")
     parser.add_argument("--url", help="a running replica or proxy instead of local servers")
@@ -63,7 +66,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.users, args.seconds = [2], 3.0
     args.users = args.users or list(DEFAULT_USERS)
-    if not all(0 < users <= MAX_USERS for users in args.users):
+    if not all(0 < users <= MAX_USERS for users in args.users) or not 0 <= (args.idle or 0):
         parser.error(f"--users must be between 1 and {MAX_USERS}")
     if not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be between 0 and {MAX_SECONDS:.0f}")
@@ -98,6 +101,10 @@ def servers(args: argparse.Namespace) -> Iterator[tuple[list[Server], StorageInt
                 server.stop()
 
 
+def _idle(args: argparse.Namespace, users: int) -> int:
+    return users if args.idle is None else args.idle
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     run = uuid.uuid4().hex[:6]
@@ -110,15 +117,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.delete_process(warm)
         for users in args.users:
             names = [f"load-{run}-{users}-{i}" for i in range(users)]
+            idle = [f"load-{run}-{users}-idle-{i}" for i in range(_idle(args, users))]
             if args.shared:
-                names = [names[0]] * users
-            created = sorted(set(names))
+                names, idle = [names[0]] * users, [names[0]] * len(idle)
+            created = sorted({*names, *idle})
             for name in created:
                 store.create_process(name)
             try:
                 for server in loaded:
                     checked = store if server.name == "persistence" else None
-                    level = run_level(server, names, args.seconds, args.interval, checked)
+                    level = run_level(
+                        server, names, args.seconds, args.interval, checked, idle
+                    )
                     results.append(level)
                     print(f"{server.name}: {users} users done", file=sys.stderr, flush=True)
             finally:

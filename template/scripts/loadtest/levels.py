@@ -22,6 +22,7 @@ KEY = "persist_owner"  # the Report page's first widget, a text input
 @dataclass
 class User:
     process: str
+    idle: bool = False  # an open tab nobody touches: only its timers run
     sent: str | None = None  # the last value sent
     acknowledged: str | None = None  # the last value whose run finished
     stalled: bool = False
@@ -32,6 +33,7 @@ class Level:
     server: str
     users: int
     seconds: float
+    idle: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stalled: int = 0
@@ -61,7 +63,9 @@ async def _user(user: User, url: str, level: Level, end: float, interval: float)
     try:
         await tab.open()
         count = 0
-        while time.monotonic() < end:
+        if user.idle:
+            await asyncio.sleep(max(0.0, end - time.monotonic()))
+        while not user.idle and time.monotonic() < end:
             due = time.monotonic() + interval * random.uniform(0.8, 1.2)  # noqa: S311
             value = f"{user.process}:{count}"
             user.sent, count = value, count + 1
@@ -107,13 +111,15 @@ def run_level(
     seconds: float,
     interval: float,
     store: StorageInterface | None,
+    idle: Sequence[str] = (),
 ) -> Level:
-    """Load ``server`` with one tab per entry of ``processes`` for ``seconds``; with
-    ``store``, check afterwards that each tab's last value is in it."""
+    """Load ``server`` with one tab editing each of ``processes``, and one idle tab open on
+    each of ``idle``, for ``seconds``; with ``store``, check afterwards that each editing
+    tab's last value is in it."""
     users = [User(process) for process in processes]
-    level = Level(server.name, len(users), seconds)
+    level = Level(server.name, len(users), seconds, idle=len(idle))
     cpu_before, started = server.cpu_seconds(), time.monotonic()
-    asyncio.run(_run(users, server.url, level, interval))
+    asyncio.run(_run([*users, *(User(name, idle=True) for name in idle)], server.url, level, interval))
     cpu_after, elapsed = server.cpu_seconds(), time.monotonic() - started
     if cpu_before is not None and cpu_after is not None:
         level.cpu = (cpu_after - cpu_before) / elapsed

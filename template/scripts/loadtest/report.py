@@ -17,7 +17,7 @@ def _row(level: Level) -> str:
     cpu = "-" if level.cpu is None else f"{level.cpu * 100:.0f} %"
     lost = "-" if level.lost is None else str(level.lost)
     cells = [
-        str(level.users),
+        f"{level.users} + {level.idle}",
         level.server,
         _ms(level.percentile(0.50)),
         _ms(level.percentile(0.95)),
@@ -51,7 +51,7 @@ def render(results: Sequence[Level], args: argparse.Namespace) -> str:
         + (", one shared process" if args.shared else ", a process per tab")
         + f" ({os.cpu_count()} cores)",
         "",
-        "| users | server | p50 ms | p95 ms | p99 ms | reruns/s | errors | stalled tabs "
+        "| users + idle tabs | server | p50 ms | p95 ms | p99 ms | reruns/s | errors | stalled tabs "
         "| server CPU | fragment runs | lost writes |",
         "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *(_row(level) for level in results),
