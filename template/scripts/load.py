@@ -66,7 +66,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.users, args.seconds = [2], 3.0
     args.users = args.users or list(DEFAULT_USERS)
-    if not all(0 < users <= MAX_USERS for users in args.users) or not 0 <= (args.idle or 0):
+    if not all(0 < users <= MAX_USERS for users in args.users) or (args.idle or 0) < 0:
         parser.error(f"--users must be between 1 and {MAX_USERS}")
     if not 0 < args.seconds <= MAX_SECONDS:
         parser.error(f"--seconds must be between 0 and {MAX_SECONDS:.0f}")
@@ -126,9 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 for server in loaded:
                     checked = store if server.name == "persistence" else None
-                    level = run_level(
-                        server, names, args.seconds, args.interval, checked, idle
-                    )
+                    level = run_level(server, names, args.seconds, args.interval, checked, idle)
                     results.append(level)
                     print(f"{server.name}: {users} users done", file=sys.stderr, flush=True)
             finally:

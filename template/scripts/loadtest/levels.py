@@ -119,7 +119,8 @@ def run_level(
     users = [User(process) for process in processes]
     level = Level(server.name, len(users), seconds, idle=len(idle))
     cpu_before, started = server.cpu_seconds(), time.monotonic()
-    asyncio.run(_run([*users, *(User(name, idle=True) for name in idle)], server.url, level, interval))
+    tabs = [*users, *(User(name, idle=True) for name in idle)]
+    asyncio.run(_run(tabs, server.url, level, interval))
     cpu_after, elapsed = server.cpu_seconds(), time.monotonic() - started
     if cpu_before is not None and cpu_after is not None:
         level.cpu = (cpu_after - cpu_before) / elapsed
@@ -135,7 +136,7 @@ def _kept(store: StorageInterface, user: User) -> bool:
     if user.sent is None:
         return True
     try:
-        stored = store.load_process(user.process).get(KEY)
+        stored = (store.load_process(user.process) or {}).get(KEY)
     except PersistenceError:
         return False
     expected = {user.sent} if user.acknowledged == user.sent else {user.sent, user.acknowledged}

@@ -51,8 +51,8 @@ def render(results: Sequence[Level], args: argparse.Namespace) -> str:
         + (", one shared process" if args.shared else ", a process per tab")
         + f" ({os.cpu_count()} cores)",
         "",
-        "| users + idle tabs | server | p50 ms | p95 ms | p99 ms | reruns/s | errors | stalled tabs "
-        "| server CPU | fragment runs | lost writes |",
+        "| users + idle tabs | server | p50 ms | p95 ms | p99 ms | reruns/s | errors "
+        "| stalled tabs | server CPU | fragment runs | lost writes |",
         "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         *(_row(level) for level in results),
         "",

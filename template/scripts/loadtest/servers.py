@@ -28,7 +28,8 @@ def free_port() -> int:
 
 def healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+        health = f"{url}/_stcore/health"  # http(s) only: the URL is this run's own or --url
+        with urllib.request.urlopen(health, timeout=1) as response:  # noqa: S310
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -84,7 +85,7 @@ def start_server(name: str, env: dict[str, str], log: Path) -> Server:
         "false",
     ]
     with log.open("ab") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, this project's app
             command,
             cwd=PROJECT,
             env={**os.environ, **env},
