@@ -287,6 +287,12 @@ def persistent_run(migrations: AppMigrations | None = None) -> Iterator[Persiste
     """Wrap one script run: restore before the page draws, save after it ran (even on
     ``st.rerun``/``st.stop``, which end a run by raising)."""
     session = get_session(migrations)
+    if not get_settings().enabled:
+        # The binding off (`make load`'s baseline): the page draws the process the URL
+        # names, and nothing is read or saved.
+        session.sync.process = st.query_params.get(QUERY_PARAM) or None
+        yield session
+        return
     run = session.begin_run()
     try:
         yield session

@@ -84,6 +84,9 @@ class Settings:
     max_value_bytes: int
     app_title: str
     live_update_seconds: int
+    # False: the app runs with the binding off (nothing read or saved): what `make load`
+    # compares persistence against. A deployment never needs it.
+    enabled: bool = True
 
     @property
     def retention(self) -> timedelta:
@@ -101,6 +104,7 @@ _ENV_NAMES = {
     "max_value_bytes": "PERSIST_MAX_VALUE_BYTES",
     "process_scope": "PERSIST_PROCESS_SCOPE",
     "live_update_seconds": "PERSIST_LIVE_UPDATE_SECONDS",
+    "enabled": "PERSIST_ENABLED",
 }
 
 
@@ -131,6 +135,15 @@ def _as_int(field: str, raw: object, low: int, high: int) -> int:
     return value
 
 
+def _as_bool(field: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in {"true", "false", "1", "0", "yes", "no"}:
+        raise ConfigurationError(f"{field} must be true or false, got {raw!r}.")
+    return text in {"true", "1", "yes"}
+
+
 def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> Settings:
     """Merge ``overrides`` onto ``defaults`` and validate the result."""
     merged = {**defaults, **{key: value for key, value in overrides.items() if value is not None}}
@@ -153,6 +166,7 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         max_value_bytes=_as_int("max_value_bytes", merged["max_value_bytes"], 1, 2**40),
         app_title=str(merged["app_title"]),
         live_update_seconds=_as_int("live_update_seconds", merged["live_update_seconds"], 0, 3600),
+        enabled=_as_bool("enabled", merged.get("enabled", True)),
     )
 
 

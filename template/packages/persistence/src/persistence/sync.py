@@ -168,6 +168,7 @@ class StateSync:
         )  # held by every method; hold it to make several calls one step
         self._run = 0
         self._in_run = False  # between a full run's begin_run and its end_run
+        self._unsaved_seen: State = {}  # what the watcher's last check found unsaved on screen
         self._revision: Revision | None = None
         self._unsaved = False
         self._storage_down = False
@@ -300,18 +301,26 @@ class StateSync:
         whose save a run missed. With Streamlit's fast reruns each rerun gets a thread of its
         own, and a superseded run that is late to start can still apply its older widget
         values after the newer run began, which then saves those. A full rerun saves what is
-        on screen."""
+        on screen.
+
+        Only a value found unsaved by two checks in a row counts: under load an edit's own
+        run may not have begun when the watcher runs, and a rerun for that would replace
+        the very run that saves it (at 30 busy tabs such reruns kept every run from
+        finishing)."""
         with self.lock:
             if self.process is None or self.status.gone or self._in_run or self._unsaved:
                 return False
             reported = self._browser.reported(self.prefix) or {}
             skipped = (self._pending, self._rejected, self._waiting, self._misfits)
-            return any(
-                shown is not UNREAD
+            unsaved = {
+                key: shown
+                for key, shown in reported.items()
+                if shown is not UNREAD
                 and not any(key in keys for keys in skipped)
                 and not _same(shown, self._synced.get(key, _MISSING))
-                for key, shown in reported.items()
-            )
+            }
+            seen, self._unsaved_seen = self._unsaved_seen, unsaved
+            return any(key in seen and _same(seen[key], shown) for key, shown in unsaved.items())
 
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""
@@ -384,6 +393,7 @@ class StateSync:
         self._unsaved = self._storage_down = False
         self._synced, self._sizes, self._rejected, self._waiting = {}, {}, {}, {}
         self._misfits = {}
+        self._unsaved_seen = {}
 
     def _clear_keys_missing_from(self, incoming: State, current: Mapping[Any, Any]) -> None:
         """Remove the previous process's keys that ``incoming`` does not set. A widget on

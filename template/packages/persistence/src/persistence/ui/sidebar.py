@@ -104,6 +104,10 @@ def persistent_app(migrations: AppMigrations | None = None) -> Iterator[Persiste
     ``migrations`` (``load_migrations(<the app's folder>)``) migrate each process of this
     app's when it is opened (``persistence.migrations``)."""
     require_login()
+    if not get_settings().enabled:  # the binding off: the page alone, no sidebar
+        with persistent_run() as session:
+            yield session
+        return
     _require_storage(migrations)
     status_slot: DeltaGenerator | None = None
     try:
