@@ -430,7 +430,7 @@ def test_import_applies_the_apps_limits(
     ]:
         dump.write_text(json.dumps(export_of(state)), encoding="utf-8")
         status, out, err = run_persist(make_store, "import", str(dump))
-        assert status == 2 and named in err, err
+        assert status == 2 and out == "" and named in err, err
         assert make_store().load_process("q") is None  # all or nothing
     dump.write_text(json.dumps(export_of({"persist_a": "x" * 800})), encoding="utf-8")
     assert run_persist(make_store, "import", str(dump))[0] == 0
@@ -452,7 +452,7 @@ def test_import_refuses_text_no_backend_stores_by_key(
     document = json.dumps(export_of({})).encode().replace(b'"state": {}', b'"state": ' + raw)
     dump.write_bytes(document)
     status, out, err = run_persist(make_store, "import", str(dump))
-    assert status == 2 and err.count("\n") == 1 and "persist_" in err, err
+    assert status == 2 and out == "" and err.count("\n") == 1 and "persist_" in err, err
     assert make_store().load_process("q") is None
 
 
@@ -462,4 +462,4 @@ def test_a_server_url_with_a_bad_port_is_exit_2(
     make_store: StoreFactory, scheme: str, port: str
 ) -> None:
     status, out, err = run_persist(make_store, "list", url=f"{scheme}://u:pw@localhost{port}/x")
-    assert status == 2 and err.count("\n") == 1 and "pw" not in err, err
+    assert status == 2 and out == "" and err.count("\n") == 1 and "pw" not in err, err

@@ -112,7 +112,12 @@ def _categories(depth: int) -> Any:
     """A series of categories of categories ... ``depth`` levels."""
     described: dict[str, Any] = {"dtype": "int64", "values": [1, 2]}
     for _ in range(depth):
-        described = {"dtype": "category", "ordered": False, "categories": described, "values": [1, 2]}
+        described = {
+            "dtype": "category",
+            "ordered": False,
+            "categories": described,
+            "values": [1, 2],
+        }
     return {"$type": "Series", "v": {"name": None, **described, "index": _range_index(None)}}
 
 
@@ -165,7 +170,9 @@ def processes(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 0:
         encoded = draw(odd_states())
     else:
-        encoded = codec.to_jsonable(draw(st.dictionaries(st.text(max_size=8), STORABLE, max_size=4)))
+        encoded = codec.to_jsonable(
+            draw(st.dictionaries(st.text(max_size=8), STORABLE, max_size=4))
+        )
     entry: dict[str, Any] = {"name": draw(NAMES), "state": encoded}
     updated_at = draw(TIMES)
     if updated_at is not None:
@@ -285,7 +292,17 @@ def test_import_is_whole_or_nothing_and_never_a_traceback(
 
 SERVER_PARTS = st.tuples(
     st.sampled_from(
-        ["redis", "rediss", "unix", "REDIS", "redis+tls", "", "postgresql", "postgres", "PostgreSQL"]
+        [
+            "redis",
+            "rediss",
+            "unix",
+            "REDIS",
+            "redis+tls",
+            "",
+            "postgresql",
+            "postgres",
+            "PostgreSQL",
+        ]
     ),
     st.sampled_from(["", ":wrong@", "user:pw@", ":@", "%zz@", "a@b@"]),
     st.sampled_from(["127.0.0.1", "localhost", "", "[::1]", "[::1", "::1"]),

@@ -86,7 +86,7 @@ def test_nesting_is_bounded_on_encode_and_decode(kind: str) -> None:
 
 
 def test_brackets_inside_text_are_not_nesting() -> None:
-    value = ["[" * 500, {"{" * 300: "]\\\"" * 50}]
+    value = ["[" * 500, {"{" * 300: ']\\"' * 50}]
     assert codec.loads(codec.encode("k", value)) == value
 
 

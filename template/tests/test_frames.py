@@ -368,7 +368,12 @@ def nested_categories(levels: int) -> dict[str, Any]:
     JSON that decoding each level's categories twice took 2 ** levels steps to read."""
     described: dict[str, Any] = {"dtype": "int64", "values": [1, 2]}
     for _ in range(levels):
-        described = {"dtype": "category", "ordered": False, "categories": described, "values": [1, 2]}
+        described = {
+            "dtype": "category",
+            "ordered": False,
+            "categories": described,
+            "values": [1, 2],
+        }
     payload = {"name": None, **described, "index": {"name": None, "range": [0, 2, 1]}}
     return {"$type": "Series", "v": payload}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -261,6 +261,9 @@ def test_an_unstorable_value_is_refused_and_names_its_key(store: StorageInterfac
     assert store.load_process("p") == {"persist_a": 1}
 
 
+DEEP: Any = functools.reduce(lambda inner, _: [inner], range(200), cast(Any, 0))
+
+
 @pytest.mark.parametrize(
     "state",
     [
@@ -268,7 +271,7 @@ def test_an_unstorable_value_is_refused_and_names_its_key(store: StorageInterfac
         {"persist_\ud800": 1},  # a lone surrogate: no UTF-8 text holds it
         {"persist_text": "a\ud800b"},
         {"persist_list": ["ok", {"k\udfff": 1}]},
-        {"persist_deep": functools.reduce(lambda inner, _: [inner], range(200), 0)},
+        {"persist_deep": DEEP},
     ],
     ids=["nul-in-key", "surrogate-in-key", "surrogate-in-text", "surrogate-in-dict-key", "deep"],
 )
