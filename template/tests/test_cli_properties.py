@@ -197,7 +197,10 @@ def export_texts(draw: st.DrawFn) -> bytes:
     elif damage == "insert":
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.text(min_size=1, max_size=3)) + text[at:]
-    encoded = text.encode("latin-1", "replace") if damage == "latin-1" else text.encode()
+    # A lone surrogate, unless escaped, becomes the bytes ED A0 80 ..., which json.loads lets
+    # through: as a hand-edited file or another tool could hold it.
+    raw = text.encode("utf-8", "surrogatepass")
+    encoded = text.encode("latin-1", "replace") if damage == "latin-1" else raw
     return encoded
 
 
