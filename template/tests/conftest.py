@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
+import signal
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -166,3 +169,24 @@ def app_storage(
     yield make_store
     get_settings.cache_clear()
     st.cache_resource.clear()
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: float) -> Iterator[None]:
+    """Fail instead of hanging when the block has not ended after ``seconds`` (a guard for
+    decoders that could take forever, not a timed assertion: the limit is far above what
+    the block needs). SIGALRM on the main thread; elsewhere (no signals) no guard."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s: a decoder that never ends?")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -393,3 +393,73 @@ def test_tables_and_files_export_and_import_losslessly(
     assert state is not None
     assert_frame_equal(state["persist_table"], table, check_exact=True)
     assert state["persist_file"] == upload
+
+
+def test_export_goes_on_past_a_corrupt_process_and_says_so(make_store: StoreFactory) -> None:
+    from tests.test_corruption import corrupt
+
+    store = make_store()
+    store.save_process("good", {"persist_a": 1})
+    store.save_process("bad", {"persist_a": 2})
+    corrupt(make_store, "bad")
+    status, out, err = run_persist(make_store, "export")
+    assert status == 5 and EXIT_CODES[5].startswith("export incomplete")
+    assert [entry["name"] for entry in json.loads(out)["processes"]] == ["good"]
+    assert err.count("\n") == 1 and err.startswith("persist: not exported: ") and "'bad'" in err
+    status, out, err = run_persist(make_store, "export", "--strict")
+    assert status == 2 and out == "" and "'bad'" in err
+
+
+def export_of(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "processes": [{"name": "q", "state": state}],
+    }
+
+
+def test_import_applies_the_apps_limits(
+    make_store: StoreFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PERSIST_MAX_VALUE_BYTES", "1000")
+    monkeypatch.setenv("PERSIST_MAX_PROCESS_BYTES", "1500")
+    dump = tmp_path / "dump.json"
+    for state, named in [
+        ({"persist_small": "x", "persist_big": "x" * 1000}, "'persist_big' takes 1,002 bytes"),
+        ({"persist_a": "x" * 800, "persist_b": "x" * 800}, "max_process_bytes"),
+    ]:
+        dump.write_text(json.dumps(export_of(state)), encoding="utf-8")
+        status, out, err = run_persist(make_store, "import", str(dump))
+        assert status == 2 and out == "" and named in err, err
+        assert make_store().load_process("q") is None  # all or nothing
+    dump.write_text(json.dumps(export_of({"persist_a": "x" * 800})), encoding="utf-8")
+    assert run_persist(make_store, "import", str(dump))[0] == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"persist_\\ud800": 1}',  # an escape
+        b'{"persist_k": "\xed\xa0\x80"}',  # the raw bytes, which json.loads lets through
+        b'{"persist_k": ["a", {"\\udfff": 1}]}',
+        b'{"persist_\\u0000": 1}',
+    ],
+)
+def test_import_refuses_text_no_backend_stores_by_key(
+    make_store: StoreFactory, tmp_path: Path, raw: bytes
+) -> None:
+    dump = tmp_path / "dump.json"
+    document = json.dumps(export_of({})).encode().replace(b'"state": {}', b'"state": ' + raw)
+    dump.write_bytes(document)
+    status, out, err = run_persist(make_store, "import", str(dump))
+    assert status == 2 and out == "" and err.count("\n") == 1 and "persist_" in err, err
+    assert make_store().load_process("q") is None
+
+
+@pytest.mark.parametrize("port", [":99999", ":abc", ":-1"])
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "redis"])
+def test_a_server_url_with_a_bad_port_is_exit_2(
+    make_store: StoreFactory, scheme: str, port: str
+) -> None:
+    status, out, err = run_persist(make_store, "list", url=f"{scheme}://u:pw@localhost{port}/x")
+    assert status == 2 and out == "" and err.count("\n") == 1 and "pw" not in err, err

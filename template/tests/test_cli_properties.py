@@ -3,7 +3,11 @@ or a documented status with a one-line message, never a traceback, never a parti
 
 Hypothesis generates export documents (valid ones, then mutated: keys dropped, values
 replaced by any JSON, the text cut or garbled) and storage URLs (schemes, credentials,
-hosts, ports, databases and options, most of them wrong).
+hosts, ports, databases and options, most of them wrong). The odd classes are generated on
+purpose: text with lone surrogates (in keys and values), nesting of every container type, of
+categories and of a frame's metadata around the depth limit and past it, and bad ports on
+every server scheme. Every example runs under ``hang_guard``: a decoder that takes
+exponential time fails the test instead of hanging it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from hypothesis import strategies as st
 from persistence import codec
 from persistence import settings as persistence_settings
 from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION
-from tests.conftest import PROJECT_ROOT, StoreFactory
+from tests.conftest import PROJECT_ROOT, StoreFactory, hang_guard
 from tests.test_cli import contents, run_persist
 
 pytestmark = pytest.mark.persistence
@@ -83,10 +87,93 @@ TIMES = st.sampled_from(
 )
 
 
+# A few seconds is what the slowest example needs; the guard only stops a hang.
+CASE_LIMIT_SECONDS = 60
+SURROGATES = st.characters(categories=["Cs"])
+DEPTHS = st.sampled_from([3, 60, 94, 96, 98, 99, 100, 101, 150, 300])
+
+
+def _deep(kind: str, depth: int) -> Any:
+    """An encoded value ``depth`` containers deep (``kind``: how each level is made)."""
+    value: Any = 0
+    for _ in range(depth):
+        if kind == "list":
+            value = [value]
+        elif kind == "dict":
+            value = {"k": value}
+        elif kind == "tuple":
+            value = {"$type": "tuple", "v": [value]}
+        else:  # a dict with a "$type" key of its own
+            value = {"$type": "dict", "v": [["$type", value]]}
+    return value
+
+
+def _categories(depth: int) -> Any:
+    """A series of categories of categories ... ``depth`` levels."""
+    described: dict[str, Any] = {"dtype": "int64", "values": [1, 2]}
+    for _ in range(depth):
+        described = {
+            "dtype": "category",
+            "ordered": False,
+            "categories": described,
+            "values": [1, 2],
+        }
+    return {"$type": "Series", "v": {"name": None, **described, "index": _range_index(None)}}
+
+
+def _range_index(name: Any) -> dict[str, Any]:
+    return {"name": name, "range": [0, 2, 1]}
+
+
+def _frame_meta(where: str, depth: int) -> Any:
+    """A frame whose index name, column label or cell is a tuple nested ``depth`` deep."""
+    deep = _deep("tuple", depth)
+    column = {"name": deep if where == "label" else "a", "dtype": "object", "values": [1, 2]}
+    if where == "cell":
+        column["values"] = [deep, 2]
+    payload = {
+        "columns": [column],
+        "index": _range_index(deep if where == "index" else None),
+        "column_labels": {"name": None, "dtype": "object"},
+    }
+    return {"$type": "DataFrame", "v": payload}
+
+
+@st.composite
+def odd_values(draw: st.DrawFn) -> Any:
+    """An encoded value of the odd classes: deep, or holding lone surrogates."""
+    depth = draw(DEPTHS)
+    kind = draw(st.sampled_from(["list", "dict", "tuple", "tagged", "categories", "frame"]))
+    if kind == "categories":
+        return _categories(depth)
+    if kind == "frame":
+        return _frame_meta(draw(st.sampled_from(["index", "label", "cell"])), depth)
+    if draw(st.booleans()):
+        text = draw(st.text(max_size=3)) + draw(SURROGATES) + draw(st.text(max_size=3))
+        return draw(st.sampled_from([text, [text], {text: 1}, {"$type": "tuple", "v": [text]}]))
+    return _deep(kind, depth)
+
+
+@st.composite
+def odd_states(draw: st.DrawFn) -> dict[str, Any]:
+    """An encoded state with one odd value, or a key with a lone surrogate or a NUL."""
+    state = codec.to_jsonable(draw(st.dictionaries(st.text(max_size=8), STORABLE, max_size=2)))
+    if draw(st.booleans()):
+        state["persist_" + draw(SURROGATES | st.just("\x00"))] = 1
+    else:
+        state["persist_odd"] = draw(odd_values())
+    return dict(state)
+
+
 @st.composite
 def processes(draw: st.DrawFn) -> dict[str, Any]:
-    state = draw(st.dictionaries(st.text(max_size=8), STORABLE, max_size=4))
-    entry: dict[str, Any] = {"name": draw(NAMES), "state": codec.to_jsonable(state)}
+    if draw(st.integers(0, 3)) == 0:
+        encoded = draw(odd_states())
+    else:
+        encoded = codec.to_jsonable(
+            draw(st.dictionaries(st.text(max_size=8), STORABLE, max_size=4))
+        )
+    entry: dict[str, Any] = {"name": draw(NAMES), "state": encoded}
     updated_at = draw(TIMES)
     if updated_at is not None:
         entry["updated_at"] = updated_at
@@ -110,7 +197,10 @@ def export_texts(draw: st.DrawFn) -> bytes:
     elif damage == "insert":
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.text(min_size=1, max_size=3)) + text[at:]
-    encoded = text.encode("latin-1", "replace") if damage == "latin-1" else text.encode()
+    # A lone surrogate, unless escaped, becomes the bytes ED A0 80 ..., which json.loads lets
+    # through: as a hand-edited file or another tool could hold it.
+    raw = text.encode("utf-8", "surrogatepass")
+    encoded = text.encode("latin-1", "replace") if damage == "latin-1" else raw
     return encoded
 
 
@@ -181,7 +271,8 @@ def test_import_is_whole_or_nothing_and_never_a_traceback(
     before = contents(seeded)
     dump = tmp_path / "dump.json"
     dump.write_bytes(text)
-    status, out, err = run_persist(seeded, "import", str(dump))
+    with hang_guard(CASE_LIMIT_SECONDS):
+        status, out, err = run_persist(seeded, "import", str(dump))
     event(f"exit {status}")
     assert_one_line(status, out, err)
     after = contents(seeded)
@@ -199,14 +290,28 @@ def test_import_is_whole_or_nothing_and_never_a_traceback(
             continue
         snapshot = after[entry["name"]]
         assert snapshot is not None
-        assert snapshot.state == codec.from_jsonable(entry["state"])
+        assert codec.same_value(snapshot.state, codec.from_jsonable(entry["state"]))
 
 
 SERVER_PARTS = st.tuples(
-    st.sampled_from(["redis", "rediss", "unix", "REDIS", "redis+tls", ""]),
+    st.sampled_from(
+        [
+            "redis",
+            "rediss",
+            "unix",
+            "REDIS",
+            "redis+tls",
+            "",
+            "postgresql",
+            "postgres",
+            "PostgreSQL",
+        ]
+    ),
     st.sampled_from(["", ":wrong@", "user:pw@", ":@", "%zz@", "a@b@"]),
     st.sampled_from(["127.0.0.1", "localhost", "", "[::1]", "[::1", "::1"]),
-    st.sampled_from(["", ":6379", ":1", ":notaport", ":99999", ":-1", ":", ":0"]),
+    st.sampled_from(
+        ["", ":6379", ":5432", ":1", ":notaport", ":abc", ":99999", ":65536", ":-1", ":", ":0"]
+    ),
     st.sampled_from(["", "/", "/0", "/15", "/abc", "/99", "/0/1", "/-1", "/\u0661", "/%00"]),
     st.sampled_from(["", "?db=abc", "?db=1", "?socket_timeout=x", "?no_such=1", "?db="]),
 )
@@ -247,7 +352,8 @@ def test_any_storage_url_is_a_status_and_one_line(
     url = data.draw(storage_urls(str(tmp_path / "absolute")), label="url")
     command = data.draw(st.sampled_from([["list"], ["show", "seed"], ["delete", "nothing"]]))
     project_data = sorted((PROJECT_ROOT / "data").rglob("*"))
-    status, out, err = run_persist(make_store, *command, url=url)
+    with hang_guard(CASE_LIMIT_SECONDS):
+        status, out, err = run_persist(make_store, *command, url=url)
     event(f"exit {status}")
     assert_one_line(status, out, err)
     assert "pw@" not in err and ":wrong@" not in err  # a password never reaches a message

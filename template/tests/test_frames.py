@@ -20,6 +20,7 @@ from persistence import codec
 from persistence.errors import UnstorableValueError
 from persistence.storage import StorageInterface
 from persistence.sync import StateSync
+from tests.conftest import hang_guard
 
 pytestmark = pytest.mark.persistence
 
@@ -360,3 +361,63 @@ def test_the_engine_saves_a_frame_once_and_notices_an_in_place_edit(
     saved = store.load_process("p")
     assert saved is not None
     assert_frame_equal(saved["persist_table"], frame, **STRICT)
+
+
+def nested_categories(levels: int) -> dict[str, Any]:
+    """A series of categories whose categories are categories, ``levels`` deep: a few KB of
+    JSON that decoding each level's categories twice took 2 ** levels steps to read."""
+    described: dict[str, Any] = {"dtype": "int64", "values": [1, 2]}
+    for _ in range(levels):
+        described = {
+            "dtype": "category",
+            "ordered": False,
+            "categories": described,
+            "values": [1, 2],
+        }
+    payload = {"name": None, **described, "index": {"name": None, "range": [0, 2, 1]}}
+    return {"$type": "Series", "v": payload}
+
+
+def test_nested_categories_decode_in_linear_time_and_deep_ones_are_refused() -> None:
+    with hang_guard(60):
+        series = codec.from_jsonable(nested_categories(80))  # 2 ** 80 steps before
+        assert list(series) == [1, 2]
+        assert codec.loads(json.dumps(nested_categories(80))).equals(series)
+        for levels in (150, 300):
+            text = json.dumps(nested_categories(levels))
+            with pytest.raises(ValueError, match="nested deeper"):
+                codec.loads(text)
+            with pytest.raises(ValueError, match="nested deeper"):
+                codec.from_jsonable(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series(pd.period_range("2025-01-01", periods=3, freq="D")),
+        pd.Series(pd.interval_range(0, 3)),
+    ],
+    ids=["period", "interval"],
+)
+def test_period_and_interval_columns_are_refused_both_ways(series: pd.Series) -> None:
+    with pytest.raises(UnstorableValueError, match="persist_t"):
+        codec.encode("persist_t", series)
+    with pytest.raises(UnstorableValueError, match="persist_t"):
+        codec.encode("persist_t", series.to_frame())
+    # an export naming such a dtype would come back as object: refused instead
+    payload = {
+        "name": None,
+        "dtype": str(series.dtype),
+        "values": [str(item) for item in series],
+        "index": {"name": None, "range": [0, 3, 1]},
+    }
+    with pytest.raises(ValueError, match="cannot be read"):
+        codec.from_jsonable({"$type": "Series", "v": payload})
+
+
+def test_a_frame_nested_in_cells_is_bounded() -> None:
+    value: Any = 0
+    for _ in range(30):  # a frame in an object cell of a frame ... five levels each
+        value = pd.DataFrame({"a": pd.Series([value], dtype=object)})
+    with pytest.raises(UnstorableValueError, match="nested deeper"):
+        codec.encode("persist_t", value)

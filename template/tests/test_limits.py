@@ -128,9 +128,9 @@ def frame_encodings(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     calls: list[int] = []
     original = frames.to_jsonable
 
-    def counting(value: Any) -> Any:
+    def counting(value: Any, depth: int = 1) -> Any:
         calls.append(1)
-        return original(value)
+        return original(value, depth)
 
     monkeypatch.setattr(frames, "to_jsonable", counting)
     yield calls

@@ -4,8 +4,9 @@ against a per-user view (``ScopedStorage``) of each: apps see stores through bot
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -258,6 +259,42 @@ def test_an_unstorable_value_is_refused_and_names_its_key(store: StorageInterfac
     with pytest.raises(UnstorableValueError, match="persist_set"):
         store.save_process("p", {"persist_set": {1, 2}})
     assert store.load_process("p") == {"persist_a": 1}
+
+
+DEEP: Any = functools.reduce(lambda inner, _: [inner], range(200), cast(Any, 0))
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"persist_nul\x00key": 1},  # PostgreSQL's text cannot hold NUL: no backend takes it
+        {"persist_\ud800": 1},  # a lone surrogate: no UTF-8 text holds it
+        {"persist_text": "a\ud800b"},
+        {"persist_list": ["ok", {"k\udfff": 1}]},
+        {"persist_deep": DEEP},
+    ],
+    ids=["nul-in-key", "surrogate-in-key", "surrogate-in-text", "surrogate-in-dict-key", "deep"],
+)
+def test_what_cannot_round_trip_is_refused_by_key(
+    store: StorageInterface, state: dict[str, Any]
+) -> None:
+    store.save_process("p", {"persist_a": 1})
+    (key,) = state
+    with pytest.raises(UnstorableValueError) as refused:
+        store.update_process("p", {"persist_ok": 2, **state})
+    assert refused.value.key == key
+    with pytest.raises(UnstorableValueError):
+        store.save_process("p", state)
+    with pytest.raises(UnstorableValueError):
+        store.import_processes([ProcessRecord("q", state, None)])
+    assert store.load_process("p") == {"persist_a": 1}
+    assert store.load_process("q") is None
+
+
+def test_nul_inside_values_round_trips(store: StorageInterface) -> None:
+    state = {"persist_text": "a\x00b", "persist_dict": {"k\x00": ("\x00",)}}
+    store.save_process("p", state)
+    assert store.load_process("p") == state
 
 
 def test_processes_expire_after_the_retention_window(

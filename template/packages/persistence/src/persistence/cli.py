@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from persistence import codec, settings
 from persistence.errors import (
+    CorruptProcessError,
     InvalidProcessNameError,
     PersistenceError,
     ProcessNotFoundError,
@@ -28,6 +29,7 @@ from persistence.health import DEFAULT_TIMEOUT, touch, within
 from persistence.migrations import describe_plan, migrate_all, project_migrations
 from persistence.models import ProcessRecord
 from persistence.names import validate_process_name
+from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
 
 EXPORT_FORMAT = "streamlit-persist-export"
@@ -35,7 +37,7 @@ EXPORT_VERSION = 1
 
 # The exit statuses, as the generated README's table documents them.
 EXIT_OK, EXIT_NOT_FOUND, EXIT_DATA, EXIT_UNAVAILABLE = 0, 1, 2, 3
-EXIT_MIGRATION = 4
+EXIT_MIGRATION, EXIT_INCOMPLETE = 4, 5
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_NOT_FOUND: "process not found (show, delete)",
@@ -46,6 +48,8 @@ EXIT_CODES = {
     "answer within --timeout",
     EXIT_MIGRATION: "migrate: a process was left as it was (a migration failed, or newer code "
     "migrated it); the others were migrated",
+    EXIT_INCOMPLETE: "export incomplete: every readable process was exported, each "
+    "unreadable one is named on stderr (export --strict exits 2 instead)",
 }
 
 DESCRIPTION = """\
@@ -63,10 +67,28 @@ def _epilog() -> str:
 
 
 def export_document(store: StorageInterface) -> dict[str, Any]:
-    """Every process as one backend-neutral, versioned document."""
+    """Every process as one backend-neutral, versioned document; ``CorruptProcessError``
+    for the first process that cannot be read."""
+    document, _ = export_readable(store, strict=True)
+    return document
+
+
+def export_readable(
+    store: StorageInterface, *, strict: bool = False
+) -> tuple[dict[str, Any], list[CorruptProcessError]]:
+    """Every readable process as one backend-neutral, versioned document, and why each
+    other one cannot be read (``strict``: raise the first of those instead). One bad record
+    must not stop the backup of all the others."""
     processes = []
+    unreadable: list[CorruptProcessError] = []
     for info in store.list_processes():
-        snapshot = store.read_process(info.name)
+        try:
+            snapshot = store.read_process(info.name)
+        except CorruptProcessError as error:
+            if strict:
+                raise
+            unreadable.append(error)
+            continue
         if snapshot is not None:
             processes.append(
                 {
@@ -75,7 +97,8 @@ def export_document(store: StorageInterface) -> dict[str, Any]:
                     "state": codec.to_jsonable(snapshot.state),
                 }
             )
-    return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "processes": processes}
+    document = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "processes": processes}
+    return document, unreadable
 
 
 def _kind(value: object) -> str:
@@ -91,9 +114,17 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def parse_export(document: Any) -> list[ProcessRecord]:
+def parse_export(
+    document: Any, *, max_value_bytes: int | None = None, max_process_bytes: int | None = None
+) -> list[ProcessRecord]:
     """Check a whole export before anything is written: ``UnsupportedFormatError`` names
-    the first problem (``processes[2] ('Q1'): ...``)."""
+    the first problem (``processes[2] ('Q1'): ...``). A value or process over the app's
+    limits (default: the settings' ``max_value_bytes``, ``max_process_bytes``) is one: the
+    app could not save such a process again."""
+    if max_value_bytes is None or max_process_bytes is None:
+        configured = get_settings()
+        max_value_bytes = max_value_bytes or configured.max_value_bytes
+        max_process_bytes = max_process_bytes or configured.max_process_bytes
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise UnsupportedFormatError(f'This is not a {EXPORT_FORMAT} file (see its "format").')
     version = document.get("version")
@@ -125,23 +156,37 @@ def parse_export(document: Any) -> list[ProcessRecord]:
         if name in seen:
             raise UnsupportedFormatError(f"{where}: the name appears twice in the file.")
         seen.add(name)
-        records.append(
-            ProcessRecord(name, _parse_state(where, entry.get("state")), _parse_time(where, entry))
-        )
+        state = _parse_state(where, entry.get("state"), max_value_bytes, max_process_bytes)
+        records.append(ProcessRecord(name, state, _parse_time(where, entry)))
     return records
 
 
-def _parse_state(where: str, state: object) -> dict[str, Any]:
+def _parse_state(
+    where: str, state: object, max_value_bytes: int, max_process_bytes: int
+) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise UnsupportedFormatError(f'{where}: "state" must be an object, not {_kind(state)}.')
     values: dict[str, Any] = {}
+    total = 0
     for key, stored in state.items():
         try:
             values[key] = value = codec.from_jsonable(stored)
-            codec.encode(key, value)  # a value the store would refuse fails the whole file
+            # A value the store would refuse fails the whole file; measured as the app does.
+            size = codec.encode_once(key, value).size
         except (ValueError, TypeError, RecursionError) as error:
             detail = error if isinstance(error, PersistenceError) else f"{key!r}: {error}"
             raise UnsupportedFormatError(f"{where}: a value cannot be read: {detail}") from None
+        if size > max_value_bytes:
+            raise UnsupportedFormatError(
+                f"{where}: {key!r} takes {size:,} bytes, over the limit of "
+                f"{max_value_bytes:,} bytes for one value (max_value_bytes)."
+            )
+        total += size
+    if total > max_process_bytes:
+        raise UnsupportedFormatError(
+            f"{where}: the process takes {total:,} bytes, over the limit of "
+            f"{max_process_bytes:,} bytes (max_process_bytes)."
+        )
     return values
 
 
@@ -232,8 +277,11 @@ def _command_purge(store: StorageInterface, args: argparse.Namespace, out: TextI
 
 
 def _command_export(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
-    _print_json(export_document(store), out)
-    return EXIT_OK
+    document, unreadable = export_readable(store, strict=args.strict)
+    _print_json(document, out)
+    for error in unreadable:  # one line each, as every message of the command
+        print(f"persist: not exported: {' '.join(str(error).splitlines())}", file=sys.stderr)
+    return EXIT_INCOMPLETE if unreadable else EXIT_OK
 
 
 def _command_import(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
@@ -304,16 +352,27 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "purge", help="delete processes older than the retention window"
     ).set_defaults(run=_command_purge)
-    commands.add_parser("export", help="every process as one JSON document on stdout").set_defaults(
-        run=_command_export
+    export = commands.add_parser(
+        "export",
+        help="every process as one JSON document on stdout",
+        description="Every readable process as one JSON document on stdout. A process "
+        "that cannot be read is named on stderr and the exit status is "
+        f"{EXIT_INCOMPLETE}; --strict exits {EXIT_DATA} with nothing exported instead.",
     )
+    export.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"export nothing and exit {EXIT_DATA} when one process cannot be read",
+    )
+    export.set_defaults(run=_command_export)
     load = commands.add_parser(
         "import",
         help="write the processes of an export (file or -), all or none",
         description="Write the processes of an export, replacing processes of the same name. "
         "The whole file is checked first and written in one step: on any error nothing is "
-        "imported. Each process keeps its exported last update; one past the retention "
-        "window is skipped.",
+        "imported, also when a value or a process is over the app's limits (max_value_bytes, "
+        "max_process_bytes). Each process keeps its exported last update; one past the "
+        "retention window is skipped.",
     )
     load.add_argument("file", help="the export file, or - for stdin")
     load.set_defaults(run=_command_import)
@@ -385,6 +444,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return _fail(EXIT_UNAVAILABLE, str(error))
     except PersistenceError as error:
         return _fail(EXIT_DATA, str(error))
+    except UnicodeEncodeError as error:  # a stored text no UTF-8 output can hold
+        return _fail(EXIT_DATA, f"A stored value cannot be written out as UTF-8: {error}")
     except OSError as error:  # the input was read before: this is the storage's medium
         return _fail(EXIT_UNAVAILABLE, f"Storage unavailable: {error}")
     return status

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 from collections.abc import Mapping
 from datetime import date, datetime, time
@@ -33,6 +34,16 @@ _SCALARS = (str, int, float, bool, type(None))
 # Values whose ``==`` is a plain yes or no: the engine's hot path.
 _PLAIN = frozenset({str, int, float, bool, type(None), date, datetime, time, bytes})
 _PANDAS_TAGS = frozenset({"DataFrame", "Series", "NA", "NaT"})
+# JSON containers (objects, arrays) inside each other in a value's stored form. Encoding
+# refuses a deeper value and decoding a deeper text, so what is stored can always be read
+# back (whatever the stack depth of the thread that reads it) and no decoder recurses
+# without bound.
+MAX_DEPTH = 100
+_TOO_DEEP = f"it is nested deeper than {MAX_DEPTH} levels"
+# What is left of JSON text once strings and everything but brackets are taken out.
+_NOT_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[^\[\]{}"]+')
+_NOT_BRACKETS_BYTES = re.compile(rb'"(?:[^"\\]|\\.)*"|[^\[\]{}"]+')
+_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
 
 
 def _is_pandas(kind: type) -> bool:
@@ -40,22 +51,26 @@ def _is_pandas(kind: type) -> bool:
     return module == "pandas" or module.startswith("pandas.")
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: Any, depth: int = 1) -> Any:
     """Return a structure of plain JSON types that ``from_jsonable`` turns back into ``value``.
 
-    Raises ``TypeError`` or ``ValueError`` for a value that cannot be stored.
+    ``depth``: the level at which ``value`` sits in the value being encoded (1: it is that
+    value). Raises ``TypeError`` or ``ValueError`` for a value that cannot be stored, also one
+    nested deeper than ``MAX_DEPTH``.
     """
     kind = type(value)
     if kind in _SCALARS:
         if kind is float and value - value != 0:
             raise ValueError(f"{value!r} is not a finite number")
         return value
+    if depth > MAX_DEPTH - (kind is tuple):  # a tuple is an object holding an array
+        raise ValueError(_TOO_DEEP)
     if kind is list:
-        return [to_jsonable(item) for item in value]
+        return [to_jsonable(item, depth + 1) for item in value]
     if kind is tuple:
-        return {TYPE_TAG: "tuple", "v": [to_jsonable(item) for item in value]}
+        return {TYPE_TAG: "tuple", "v": [to_jsonable(item, depth + 2) for item in value]}
     if kind is dict:
-        return _dict_to_jsonable(value)
+        return _dict_to_jsonable(value, depth)
     if kind is datetime:
         return {TYPE_TAG: "datetime", "v": value.isoformat()}
     if kind is date:
@@ -67,18 +82,20 @@ def to_jsonable(value: Any) -> Any:
     if _is_pandas(kind):
         from persistence import frames
 
-        return frames.to_jsonable(value)
+        return frames.to_jsonable(value, depth)
     raise TypeError(f"values of type {kind.__name__} cannot be stored")
 
 
-def _dict_to_jsonable(value: dict[Any, Any]) -> Any:
+def _dict_to_jsonable(value: dict[Any, Any], depth: int) -> Any:
     for key in value:
         if type(key) is not str:
             raise TypeError(f"dictionary keys must be strings, not {type(key).__name__}")
-    items = {key: to_jsonable(item) for key, item in value.items()}
-    if TYPE_TAG in items:
-        return {TYPE_TAG: "dict", "v": [[key, item] for key, item in items.items()]}
-    return items
+    if TYPE_TAG in value:  # {"$type": "dict", "v": [[key, item], ...]}: two levels more
+        if depth + 2 > MAX_DEPTH:
+            raise ValueError(_TOO_DEEP)
+        pairs = [[key, to_jsonable(item, depth + 3)] for key, item in value.items()]
+        return {TYPE_TAG: "dict", "v": pairs}
+    return {key: to_jsonable(item, depth + 1) for key, item in value.items()}
 
 
 def _from_tagged(obj: dict[str, Any]) -> Any:
@@ -110,13 +127,17 @@ def _from_tagged(obj: dict[str, Any]) -> Any:
     return obj
 
 
-def from_jsonable(obj: Any) -> Any:
-    """Inverse of ``to_jsonable`` for a structure that came from ``json.loads`` without a hook."""
-    if type(obj) is dict:
-        return _from_tagged({key: from_jsonable(item) for key, item in obj.items()})
-    if type(obj) is list:
-        return [from_jsonable(item) for item in obj]
-    return obj
+def from_jsonable(obj: Any, depth: int = 1) -> Any:
+    """Inverse of ``to_jsonable`` for a structure that came from ``json.loads`` without a hook;
+    ``ValueError`` for one nested deeper than ``MAX_DEPTH``."""
+    kind = type(obj)
+    if kind is not dict and kind is not list:
+        return obj
+    if depth > MAX_DEPTH:
+        raise ValueError(_TOO_DEEP)
+    if kind is dict:
+        return _from_tagged({key: from_jsonable(item, depth + 1) for key, item in obj.items()})
+    return [from_jsonable(item, depth + 1) for item in obj]
 
 
 def same_value(left: Any, right: Any) -> bool:
@@ -149,8 +170,49 @@ def dumps(obj: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON text written by ``dumps``/``encode`` and rebuild tagged values."""
-    return json.loads(text, object_hook=_from_tagged)
+    """Parse JSON text written by ``dumps``/``encode`` and rebuild tagged values;
+    ``ValueError`` for text that is no such value, also one nested deeper than ``MAX_DEPTH``."""
+    if _too_deep(text):
+        raise ValueError(_TOO_DEEP)
+    try:
+        return json.loads(text, object_hook=_from_tagged)
+    except RecursionError:  # not reached by a balanced text that passed the check above
+        raise ValueError(_TOO_DEEP) from None
+
+
+def _too_deep(text: str | bytes) -> bool:
+    """Whether JSON ``text`` nests containers deeper than ``MAX_DEPTH``, in time linear in
+    the text: the brackets outside strings are kept, and each pass of one regular
+    expression takes out the innermost empty pairs, one level per pass."""
+    if isinstance(text, bytes):
+        if text.count(b"[") + text.count(b"{") <= MAX_DEPTH:
+            return False  # most values: no scan at all
+        brackets = _NOT_BRACKETS_BYTES.sub(b"", text).decode("ascii", "replace")
+    else:
+        if text.count("[") + text.count("{") <= MAX_DEPTH:
+            return False
+        brackets = _NOT_BRACKETS.sub("", text)
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return False
+        brackets = _EMPTY_PAIR.sub("", brackets)
+    return bool(brackets)
+
+
+def check_key(key: str) -> None:
+    """``UnstorableValueError`` for a key that would not come back the same from every
+    backend: one with a NUL character (PostgreSQL's text cannot hold it, so no backend takes
+    it) or a lone surrogate (no UTF-8 text holds it)."""
+    if "\x00" in key:
+        raise UnstorableValueError(key, "a key must not contain a NUL character")
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnstorableValueError(key, _NOT_UNICODE.format(what="the key")) from None
+
+
+_NOT_UNICODE = "{what} holds text that is not valid Unicode (a lone surrogate)"
 
 
 def checked_jsonable(key: str, value: Any) -> Any:
@@ -158,6 +220,7 @@ def checked_jsonable(key: str, value: Any) -> Any:
     known = _reused(key, value)
     if known is not None and known.jsonable is not NOT_KEPT:
         return known.jsonable
+    check_key(key)
     try:
         return to_jsonable(value)
     except (TypeError, ValueError, RecursionError) as error:
@@ -169,12 +232,26 @@ def encode(key: str, value: Any) -> str:
     known = _reused(key, value)
     if known is not None:
         return known.text
-    return dumps(checked_jsonable(key, value))
+    return _checked_text(key, checked_jsonable(key, value))[0]
+
+
+def _checked_text(key: str, jsonable: Any) -> tuple[str, int]:
+    """The JSON text of ``jsonable`` and its size in UTF-8 bytes; ``UnstorableValueError``
+    when a text in it holds a lone surrogate, which no backend can write (and JSON text of
+    an export would carry as an escape no other tool reads back the same)."""
+    text = dumps(jsonable)
+    if text.isascii():
+        return text, len(text)
+    try:
+        return text, len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UnstorableValueError(key, _NOT_UNICODE.format(what="the value")) from None
 
 
 def byte_size(text: str) -> int:
-    """The length of ``text`` in UTF-8 bytes (checking for ASCII-only text costs nothing)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+    """The length of ``text`` in UTF-8 bytes (checking for ASCII-only text costs nothing);
+    a lone surrogate counts as the three bytes it takes in a text that allows it."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 NOT_KEPT: Any = object()
@@ -201,8 +278,8 @@ def encode_once(key: str, value: Any) -> Encoded:
     if known is not None and known.jsonable is not NOT_KEPT:
         return known
     jsonable = checked_jsonable(key, value)
-    text = dumps(jsonable)
-    return Encoded(value, jsonable, text, byte_size(text))
+    text, size = _checked_text(key, jsonable)
+    return Encoded(value, jsonable, text, size)
 
 
 _reuse = threading.local()

@@ -48,6 +48,7 @@ from persistence import codec
 
 TYPE_TAG = codec.TYPE_TAG
 _NAT_INT = np.iinfo(np.int64).min
+_FRAME_LEVELS = 5
 _STRING_NAME = re.compile(r"(string|str)\[(\w+)\]")
 _MASKED = (
     pd.BooleanDtype,
@@ -65,13 +66,19 @@ _MASKED = (
 
 
 # -- the codec's entry points ----------------------------------------------------------------
-def to_jsonable(value: Any) -> Any:
-    """The tagged structure of a ``DataFrame`` or ``Series``; ``TypeError`` for anything else."""
+def to_jsonable(value: Any, depth: int = 1) -> Any:
+    """The tagged structure of a ``DataFrame`` or ``Series`` (``depth``: the level it sits at,
+    as in ``codec.to_jsonable``); ``TypeError`` for anything else."""
     kind = type(value)
+    # A cell or a label sits at most _FRAME_LEVELS below the frame (its tag, "v", "columns",
+    # a column, its "values"); each level of categories of categories adds one.
+    cells = depth + _FRAME_LEVELS
+    if cells > codec.MAX_DEPTH:
+        raise ValueError(f"it is nested deeper than {codec.MAX_DEPTH} levels")
     if kind is pd.DataFrame:
-        return {TYPE_TAG: "DataFrame", "v": _frame_out(value)}
+        return {TYPE_TAG: "DataFrame", "v": _frame_out(value, cells)}
     if kind is pd.Series:
-        return {TYPE_TAG: "Series", "v": _series_out(value)}
+        return {TYPE_TAG: "Series", "v": _series_out(value, cells)}
     raise TypeError(f"values of type {kind.__name__} cannot be stored")
 
 
@@ -218,10 +225,13 @@ def _dtype_from_name(name: str) -> Any:
 
 
 # -- arrays: one column, an index, or the categories of a category ------------------------------
-def _array_out(values: pd.Series | pd.Index) -> dict[str, Any]:
+def _array_out(values: pd.Series | pd.Index, depth: int) -> dict[str, Any]:
+    """``depth``: the level of its cells."""
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        categories = _array_out(dtype.categories)
+        if depth >= codec.MAX_DEPTH:
+            raise ValueError(f"its categories are nested deeper than {codec.MAX_DEPTH} levels")
+        categories = _array_out(dtype.categories, depth + 1)
         labels = categories["values"]
         codes = pd.Categorical(values).codes.tolist()
         return {
@@ -230,10 +240,10 @@ def _array_out(values: pd.Series | pd.Index) -> dict[str, Any]:
             "categories": categories,
             "values": [labels[code] if code >= 0 else None for code in codes],
         }
-    return {"dtype": _dtype_name(dtype), "values": _values_out(values, dtype)}
+    return {"dtype": _dtype_name(dtype), "values": _values_out(values, dtype, depth)}
 
 
-def _values_out(values: pd.Series | pd.Index, dtype: Any) -> list[Any]:
+def _values_out(values: pd.Series | pd.Index, dtype: Any, depth: int) -> list[Any]:
     if isinstance(dtype, pd.StringDtype):
         return [None if item is None else str(item) for item in _objects(values)]
     if isinstance(dtype, _MASKED):
@@ -257,7 +267,7 @@ def _values_out(values: pd.Series | pd.Index, dtype: Any) -> list[Any]:
     if kind == "m":
         return [None if item == _NAT_INT else item for item in array.view("i8").tolist()]
     if kind == "O":
-        return [_cell_out(item) for item in array.tolist()]
+        return [_cell_out(item, depth) for item in array.tolist()]
     raise TypeError(f"columns of dtype {dtype} cannot be stored")
 
 
@@ -281,7 +291,7 @@ def _float_in(item: Any) -> float:
     return float(item)  # also reads "NaN", "Infinity", "-Infinity"
 
 
-def _cell_out(item: Any) -> Any:
+def _cell_out(item: Any, depth: int) -> Any:
     """One ``object`` cell (or a label): the codec's encoding, plus non-finite floats, ``NA``
     and ``NaT``, which a frame holds for a missing value."""
     if item is None:
@@ -292,33 +302,52 @@ def _cell_out(item: Any) -> Any:
         return {TYPE_TAG: "NA", "v": None}
     if item is pd.NaT:
         return {TYPE_TAG: "NaT", "v": None}
-    return codec.to_jsonable(item)
+    return codec.to_jsonable(item, depth)
 
 
 def _array_in(obj: dict[str, Any]) -> Any:
     """The pandas or numpy array of an ``_array_out`` structure."""
-    name = obj["dtype"]
     values = obj["values"]
     if not isinstance(values, list):
         raise TypeError("values must be a list")
+    return _reader(obj)(values)
+
+
+def _reader(obj: dict[str, Any]) -> Callable[[list[Any]], Any]:
+    """What reads values of the dtype ``obj`` describes, everything about that dtype (the
+    categories, at every level) read once: the time is linear in the input, also for
+    categories whose categories are categories."""
+    name = obj["dtype"]
     if name == "category":
-        return _categorical_in(obj, values)
+        return _categorical_reader(obj)
     dtype = _dtype_from_name(name)
     reader = _READERS.get(type(dtype))
-    return _numpy_in(values, dtype) if reader is None else reader(values, dtype)
+    if reader is None and not isinstance(dtype, np.dtype):
+        raise TypeError(f"columns of dtype {name} cannot be read exactly")  # period, interval
+    if reader is None:
+        return lambda values: _numpy_in(values, dtype)
+    return lambda values: reader(values, dtype)
 
 
-def _categorical_in(obj: dict[str, Any], values: list[Any]) -> Any:
+def _categorical_reader(obj: dict[str, Any]) -> Callable[[list[Any]], Any]:
     """Categories of their own dtype, and each value as its category (``None``: missing)."""
-    categories = pd.Index(_array_in(obj["categories"]))
+    described = obj["categories"]
+    if not isinstance(described.get("values"), list):
+        raise TypeError("values must be a list")
+    labels_of = _reader(described)
+    categories = pd.Index(labels_of(described["values"]))
     dtype = pd.CategoricalDtype(categories, ordered=bool(obj["ordered"]))
-    present = [position for position, item in enumerate(values) if item is not None]
-    labels = _array_in({**obj["categories"], "values": [values[p] for p in present]})
-    codes = np.full(len(values), -1, dtype=np.int64)
-    codes[present] = categories.get_indexer(labels)
-    if (codes[present] < 0).any():
-        raise ValueError("a value that is not one of the categories")
-    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+    def read(values: list[Any]) -> Any:
+        present = [position for position, item in enumerate(values) if item is not None]
+        labels = labels_of([values[p] for p in present])
+        codes = np.full(len(values), -1, dtype=np.int64)
+        codes[present] = categories.get_indexer(labels)
+        if (codes[present] < 0).any():
+            raise ValueError("a value that is not one of the categories")
+        return pd.Categorical.from_codes(codes, dtype=dtype)
+
+    return read
 
 
 def _string_in(values: list[Any], dtype: Any) -> Any:
@@ -368,13 +397,13 @@ _READERS: dict[type, Callable[[list[Any], Any], Any]] = {
 
 
 # -- indexes, series, frames ------------------------------------------------------------------
-def _index_out(index: pd.Index) -> dict[str, Any]:
+def _index_out(index: pd.Index, depth: int) -> dict[str, Any]:
     if isinstance(index, pd.MultiIndex):
         raise TypeError("a MultiIndex cannot be stored")
-    name = _cell_out(index.name)
+    name = _cell_out(index.name, depth)
     if type(index) is pd.RangeIndex:
         return {"name": name, "range": [index.start, index.stop, index.step]}
-    out = {"name": name, **_array_out(index)}
+    out = {"name": name, **_array_out(index, depth)}
     freq = getattr(index, "freqstr", None)
     if freq is not None:
         out["freq"] = freq
@@ -394,8 +423,12 @@ def _index_in(obj: dict[str, Any]) -> pd.Index:
     return index
 
 
-def _series_out(series: pd.Series) -> dict[str, Any]:
-    return {"name": _cell_out(series.name), **_array_out(series), "index": _index_out(series.index)}
+def _series_out(series: pd.Series, depth: int) -> dict[str, Any]:
+    return {
+        "name": _cell_out(series.name, depth),
+        **_array_out(series, depth),
+        "index": _index_out(series.index, depth),
+    }
 
 
 def _series_in(payload: dict[str, Any]) -> pd.Series:
@@ -407,18 +440,18 @@ def _column(array: Any, index: pd.Index, name: Any = None) -> pd.Series:
     return pd.Series(array, index=index, dtype=array.dtype, name=name, copy=False)
 
 
-def _frame_out(frame: pd.DataFrame) -> dict[str, Any]:
-    labels = _index_out(frame.columns)
+def _frame_out(frame: pd.DataFrame, depth: int) -> dict[str, Any]:
+    labels = _index_out(frame.columns, depth)
     names = labels.pop("values", None)
     if names is None:  # a RangeIndex: the names are its numbers
         names = list(range(*labels["range"]))
     columns = []
     for position, name in enumerate(names):
         try:
-            columns.append({"name": name, **_array_out(frame.iloc[:, position])})
+            columns.append({"name": name, **_array_out(frame.iloc[:, position], depth)})
         except (TypeError, ValueError) as error:
             raise type(error)(f"column {frame.columns[position]!r}: {error}") from None
-    return {"columns": columns, "index": _index_out(frame.index), "column_labels": labels}
+    return {"columns": columns, "index": _index_out(frame.index, depth), "column_labels": labels}
 
 
 def _frame_in(payload: dict[str, Any]) -> pd.DataFrame:

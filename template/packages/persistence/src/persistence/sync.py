@@ -518,7 +518,9 @@ class StateSync:
     def _accept(self, key: str, value: Any, size: int | None = None) -> None:
         """Record ``value`` as what storage holds for ``key`` (``size``: its encoding's bytes)."""
         self._synced[key] = copy.deepcopy(value)
-        self._sizes[key] = size if size is not None else codec.byte_size(codec.encode(key, value))
+        if size is None:  # a value read from storage: no key check (it was stored already)
+            size = codec.byte_size(codec.dumps(codec.to_jsonable(value)))
+        self._sizes[key] = size
         self._waiting.pop(key, None)
 
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
