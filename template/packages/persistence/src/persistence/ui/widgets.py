@@ -58,6 +58,7 @@ class _EditorState:
     generation: int  # part of the widget key: a new one starts the widget afresh
     process: str | None  # the process the base came from
     signature: str  # the editor's other arguments: when they change, so does the widget
+    visit: int  # the session's page visit that drew it (``PersistentSession.page_visit``)
     applied: Delta = field(default_factory=dict)  # the edit state already in the table
     stale: bool = False  # the grid is out of step with the table: start again on it
 
@@ -187,20 +188,22 @@ def persistent_data_editor(
     current = _stored_table(key, default)  # the one place the stored table is read
     slot = _EDITOR.format(name=name)
     editor: _EditorState | None = state.get(f"{slot}_state")
-    process = get_session().process
+    session = get_session()
+    process, visit = session.process, session.page_visit
     signature = _signature(data_editor_kwargs)
     delta = None if editor is None else _delta(state.get(editor.widget_key(slot)))
     edited_now = editor is not None and delta is not None and delta != editor.applied
+    left = editor is not None and editor.visit != visit  # the browser dropped the grid
     if (
         editor is None
         or editor.stale
         or delta is None  # a new widget, or its state went with a page switch
         or editor.process != process
         or editor.signature != signature
-        or (not edited_now and not _grid_holds(editor, slot))
+        or (not edited_now and (left or not _grid_holds(editor, slot)))
         or not (edited_now or same_value(current, editor.shown))
     ):
-        editor = _start(current, editor, process, signature)
+        editor = _start(current, editor, process, signature, visit)
         state[f"{slot}_state"] = editor
         delta = None
     widget_key = editor.widget_key(slot)
@@ -221,7 +224,9 @@ def persistent_data_editor(
             state[key] = current = table
         # The grid must show what is stored: when it does not (a colleague's cells, edits
         # the browser dropped), the editor starts again on the stored table.
-        editor.stale = not same_value(grid, current)
+        # A grid drawn in an earlier visit of the page is gone from the browser: this
+        # edit (sent as the page was left) is saved, and the editor starts again.
+        editor.stale = left or not same_value(grid, current)
     editor.applied = after or {}
     editor.shown = grid
     if editor.stale:
@@ -255,7 +260,11 @@ _PARTS = ("edited_rows", "added_rows", "deleted_rows")
 
 
 def _start(
-    current: pd.DataFrame, editor: _EditorState | None, process: str | None, signature: str
+    current: pd.DataFrame,
+    editor: _EditorState | None,
+    process: str | None,
+    signature: str,
+    visit: int,
 ) -> _EditorState:
     """A new editor on ``current``. The first one of a session takes a random generation: a
     tab that reconnected to a new server still reports the old server's grid, whose edits
@@ -267,6 +276,7 @@ def _start(
         generation=generation,
         process=process,
         signature=signature,
+        visit=visit,
     )
 
 
