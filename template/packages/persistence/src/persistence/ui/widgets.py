@@ -10,13 +10,15 @@ prefix. The sync engine then saves and restores the value like any other.
 applied; the edits are kept by the browser relative to that ``data``. Feeding the edited
 result back as ``data`` loses edits: the widget starts over on new data, and an edit made
 before the new grid was drawn is dropped ("every second change reverts"). So the frame
-passed as ``data`` (the *base*) stays the same while the edits accumulate in the widget,
-the edited result is written to the prefixed key, and the editor is started again (a new
-widget key, with the stored frame as its base) only when the stored frame was replaced
-from outside: a reload or new session, a process switch, a colleague's save, the page
-coming back after a page switch, app code assigning the key, or other editor arguments.
-When the user's own edit arrives in the same run as a colleague's save, the user's edit
-is the later write and wins the whole table.
+passed as ``data`` (the *base*) stays the same while the edits accumulate. What the user
+changed since the last run (the new part of the widget's ``edited_rows``, ``added_rows``,
+``deleted_rows``) is applied to the table the key holds now, never the whole returned
+frame: cells the user did not touch keep what is stored (a colleague's save, an edit the
+grid has since dropped). The editor is started again (a new widget key, with the stored
+frame as its base) whenever the grid could show something else than the store: a new
+session, a process switch, a colleague's save, a new visit of the page, a grid that no
+longer reports the edits in the table, app code assigning the key, or other editor
+arguments.
 """
 
 from __future__ import annotations
