@@ -148,15 +148,60 @@ def test_another_sessions_save_shows_on_the_next_rerun(
     assert saved_table(app_storage)["item"].tolist()[:2] == ["theirs", "mine"]
 
 
-def test_the_later_save_wins_the_whole_table(tables: AppTest, app_storage: StoreFactory) -> None:
+def test_edits_of_different_cells_by_two_sessions_both_stay(
+    tables: AppTest, app_storage: StoreFactory
+) -> None:
+    """My edit reaches the server after theirs was saved, in the run that would show theirs:
+    it is applied on top of the stored table, not computed against the grid's stale base."""
     mine, theirs = tables, visit(start(NAME), TABLES)
     send_edits(theirs, edited={0: {"item": "theirs"}})
-    # My edit reaches the server after theirs was saved, in the run that would show theirs:
     send_edits(mine, edited={1: {"item": "mine"}})
     table = saved_table(app_storage)
-    assert table["item"].tolist()[:2] == [on_screen(mine)["item"][0], "mine"]
+    assert table["item"].tolist()[:2] == ["theirs", "mine"]
+    assert_frame_equal(on_screen(mine), table)  # the grid started again on the stored table
     theirs.run()
     assert_frame_equal(on_screen(theirs), table)
+
+
+def test_the_same_cell_edited_by_two_sessions_keeps_the_later_edit(
+    tables: AppTest, app_storage: StoreFactory
+) -> None:
+    mine, theirs = tables, visit(start(NAME), TABLES)
+    send_edits(theirs, edited={0: {"amount": 1}})
+    send_edits(mine, edited={0: {"amount": 2}})
+    assert saved_table(app_storage)["amount"].tolist()[0] == 2
+
+
+def test_a_grid_that_dropped_its_edits_never_writes_the_old_values_back(
+    tables: AppTest, app_storage: StoreFactory
+) -> None:
+    """The browser drew the grid afresh (a page switch that did not happen remounted it):
+    its next edit state lacks the edit already stored. Only the new cell is written, and
+    the grid starts again on the stored table."""
+    send_edits(tables, edited={0: {"amount": 1}})
+    send_edits(tables, edited={1: {"amount": 2}})  # a fresh grid: row 0 is not in it
+    table = saved_table(app_storage)
+    assert table["amount"].tolist() == [1, 2]
+    assert_frame_equal(on_screen(tables), table)
+
+
+def test_a_stale_edit_state_keeps_the_stored_cells() -> None:
+    """The mechanism: an edited frame computed against an old base, reported while the
+    stored table is newer, changes only the cells the edit state names."""
+    from persistence.ui.widgets import _apply_edits
+
+    base = pd.DataFrame({"a": pd.array([1, 2, 3], dtype="Int64"), "b": ["x", "y", "z"]})
+    stored = base.assign(a=pd.array([10, 2, 3], dtype="Int64"))  # a colleague's save
+    delta = {"edited_rows": {"2": {"b": "mine"}}, "added_rows": [{"a": 4}], "deleted_rows": [1]}
+    grid = pd.DataFrame(
+        {"a": pd.array([1, 3, 4], dtype="Int64"), "b": ["x", "mine", None]}, index=[0, 2, 3]
+    )
+    table = _apply_edits(stored, grid, 3, delta, {}, lost=False)
+    assert table["a"].tolist() == [10, 3, 4]
+    assert table["b"].tolist()[:2] == ["x", "mine"]
+    assert isinstance(table.index, pd.RangeIndex)
+    again = _apply_edits(table, grid, 3, delta, delta, lost=False)  # nothing new: no change
+    assert_frame_equal(again, table)
 
 
 def test_a_table_the_app_assigns_replaces_the_grid(

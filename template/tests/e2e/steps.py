@@ -152,14 +152,25 @@ def grid_cells(grid: Locator) -> Locator:
 
 def edit_cell(grid: Locator, row: int, column: int, text: str) -> None:
     """Type ``text`` into the cell at data row ``row`` and column ``column`` (both from 0)
-    and press Enter, as a user does. Returns without waiting for the app's run.
+    and press Enter, as a user does. Returns without waiting for the app's run."""
+    type_into_cell(grid, row, column, text)
+    grid.page.keyboard.press("Enter")
+    expect(cell_editor(grid.page)).to_have_count(0)  # the grid took it (the app has not run)
+
+
+def cell_editor(page: Page) -> Locator:
+    return page.get_by_test_id("portal").locator(".gdg-clip-region")
+
+
+def type_into_cell(grid: Locator, row: int, column: int, text: str) -> None:
+    """Open the editor of a cell and type ``text`` into it, leaving the editor open.
 
     A double click opens the editor of the first column's cell (a single click opens it
     only when the cell is already selected, as a new row's first cell is); for another
     column, Escape closes that editor, the arrow keys move right and Enter opens the
     editor there."""
     page = grid.page
-    editor = page.get_by_test_id("portal").locator(".gdg-clip-region")
+    editor = cell_editor(page)
     y = ROW_HEIGHT_PX * (row + 1) + ROW_HEIGHT_PX / 2
     grid.dblclick(position={"x": FIRST_COLUMN_X, "y": y})
     expect(editor).to_be_visible()
@@ -170,8 +181,6 @@ def edit_cell(grid: Locator, row: int, column: int, text: str) -> None:
             page.keyboard.press("ArrowRight")
         page.keyboard.press("Enter")
     editor.locator("input, textarea").first.fill(text)
-    page.keyboard.press("Enter")
-    expect(editor).to_have_count(0)  # the grid took the value (the app has not run yet)
 
 
 def grid_rows(grid: Locator) -> Locator:

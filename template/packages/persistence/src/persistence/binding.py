@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from persistence.browser import StreamlitBrowser
 from persistence.errors import LoginRequiredError, PersistenceError
@@ -129,6 +130,12 @@ class PersistentSession:
         self.catalog = catalog
         self.owner = owner
         self.max_name_length = max_name_length
+        # Counts the runs that started on another page than the run before: a browser
+        # unmounts a page's widgets when it leaves it, even when Streamlit then runs the
+        # same page again (a link clicked while a grid sends an edit), so a widget that
+        # keeps state of its own (the data editor) starts again in a new visit.
+        self.page_visit = 0
+        self._page: str | None = None
 
     @property
     def process(self) -> str | None:
@@ -205,6 +212,11 @@ class PersistentSession:
 
     # -- once per script run
     def begin_run(self) -> int:
+        context = get_script_run_ctx()
+        page = None if context is None else context.page_script_hash
+        if page != self._page:
+            self._page = page
+            self.page_visit += 1
         with self.sync.lock:
             self._follow_url()
             return self.sync.begin_run()

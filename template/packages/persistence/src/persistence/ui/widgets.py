@@ -10,18 +10,21 @@ prefix. The sync engine then saves and restores the value like any other.
 applied; the edits are kept by the browser relative to that ``data``. Feeding the edited
 result back as ``data`` loses edits: the widget starts over on new data, and an edit made
 before the new grid was drawn is dropped ("every second change reverts"). So the frame
-passed as ``data`` (the *base*) stays the same while the edits accumulate in the widget,
-the edited result is written to the prefixed key, and the editor is started again (a new
-widget key, with the stored frame as its base) only when the stored frame was replaced
-from outside: a reload or new session, a process switch, a colleague's save, the page
-coming back after a page switch, app code assigning the key, or other editor arguments.
-When the user's own edit arrives in the same run as a colleague's save, the user's edit
-is the later write and wins the whole table.
+passed as ``data`` (the *base*) stays the same while the edits accumulate. What the user
+changed since the last run (the new part of the widget's ``edited_rows``, ``added_rows``,
+``deleted_rows``) is applied to the table the key holds now, never the whole returned
+frame: cells the user did not touch keep what is stored (a colleague's save, an edit the
+grid has since dropped). The editor is started again (a new widget key, with the stored
+frame as its base) whenever the grid could show something else than the store: a new
+session, a process switch, a colleague's save, a new visit of the page, a grid that no
+longer reports the edits in the table, app code assigning the key, or other editor
+arguments.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +34,7 @@ import streamlit as st
 
 from persistence import codec
 from persistence.binding import get_session, persisted
+from persistence.browser import StreamlitBrowser
 from persistence.codec import same_value
 from persistence.settings import get_settings
 from persistence.ui.strings import t
@@ -44,27 +48,52 @@ _UPLOAD = "_upload_{name}"
 
 
 # -- the data editor --------------------------------------------------------------------------
+Delta = dict[str, Any]  # the widget's edit state, JSON-normalised: edited_rows keys are text
+
+
 @dataclass
 class _EditorState:
     """One editor in one session. Kept in session state under a key without the prefix."""
 
     base: pd.DataFrame  # passed as ``data``: the same while the edits accumulate
-    result: pd.DataFrame  # a copy of what the editor last wrote to (or found in) the key
+    shown: pd.DataFrame  # what the grid shows: the base with the browser's edits applied
     generation: int  # part of the widget key: a new one starts the widget afresh
     process: str | None  # the process the base came from
     signature: str  # the editor's other arguments: when they change, so does the widget
-    edits: str | None = None  # the widget's edit state after the last run
-    stale: bool = False  # the widget lost its edits: start again on the stored frame
+    visit: int  # the session's page visit that drew it (``PersistentSession.page_visit``)
+    applied: Delta = field(default_factory=dict)  # the edit state already in the table
+    stale: bool = False  # the grid is out of step with the table: start again on it
 
     def widget_key(self, slot: str) -> str:
         return f"{slot}_{self.generation}"
 
 
-def _edit_state(value: Any) -> str | None:
-    """The widget's edit state (edited, added and deleted rows) as comparable text."""
+def _delta(value: Any) -> Delta | None:
+    """The widget's edit state (edited, added and deleted rows) as comparable JSON data."""
     if value is None:
         return None
-    return json.dumps(value, sort_keys=True, default=str)
+    loaded: Delta = json.loads(json.dumps(value, sort_keys=True, default=str))
+    return loaded
+
+
+def _rows_edited(delta: Delta) -> dict[str, dict[str, Any]]:
+    edited: dict[str, dict[str, Any]] = delta.get("edited_rows") or {}
+    return edited
+
+
+def _lost_edits(delta: Delta, applied: Delta) -> bool:
+    """Whether the grid no longer holds edits already in the table (a cell edit or a
+    deleted row it reported before): the browser drew a new grid without them (it left the
+    page, or a page switch that did not happen remounted it)."""
+    edited = _rows_edited(delta)
+    for row, cells in _rows_edited(applied).items():
+        if any(edited.get(row, {}).get(col, _MISSING) != cells[col] for col in cells):
+            if row not in set(map(str, delta.get("deleted_rows") or [])):
+                return True
+    return not set(applied.get("deleted_rows") or []) <= set(delta.get("deleted_rows") or [])
+
+
+_MISSING: Any = object()
 
 
 def _signature(kwargs: dict[str, Any]) -> str:
@@ -98,6 +127,50 @@ def _like(returned: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     return returned
 
 
+def _apply_edits(
+    stored: pd.DataFrame,
+    grid: pd.DataFrame,
+    base_rows: int,
+    delta: Delta,
+    applied: Delta,
+    *,
+    lost: bool,
+) -> pd.DataFrame:
+    """``stored`` with what the user changed since ``applied`` (the edit state already in
+    it), the values taken from ``grid`` (the base with all of ``delta`` applied, converted
+    by Streamlit). Cells the user did not touch keep what ``stored`` holds, whoever wrote
+    them; rows are matched by their position in the base. ``lost``: the grid dropped the
+    ``applied`` edits, which stay in ``stored``; its added rows are all new."""
+    was_deleted = {int(row) for row in applied.get("deleted_rows") or []}
+    now_deleted = {int(row) for row in delta.get("deleted_rows") or []}
+    kept_before = [row for row in range(base_rows) if row not in was_deleted]
+    kept_now = [row for row in range(base_rows) if row not in now_deleted]
+    before_at = {row: at for at, row in enumerate(kept_before)}  # base row -> row in stored
+    now_at = {row: at for at, row in enumerate(kept_now)}  # base row -> row in grid
+    result = stored.copy(deep=True)
+    old_cells = {} if lost else _rows_edited(applied)
+    for row, cells in _rows_edited(delta).items():
+        base_row = int(row)
+        if base_row not in now_at or before_at.get(base_row, len(result)) >= len(result):
+            continue  # deleted since, or no longer in the stored table
+        for column, value in cells.items():
+            if column not in result.columns or column not in grid.columns:
+                continue
+            if old_cells.get(row, {}).get(column, _MISSING) == value:
+                continue  # already in the table: a colleague may have changed it since
+            result.iat[before_at[base_row], result.columns.get_loc(column)] = grid.iat[
+                now_at[base_row], grid.columns.get_loc(column)
+            ]
+    old_added = [] if lost else list(applied.get("added_rows") or [])
+    added = list(delta.get("added_rows") or [])
+    gone = [before_at[row] for row in now_deleted - was_deleted if row in before_at]
+    result = result.drop(result.index[[at for at in gone if at < len(result)]])
+    if added != old_added:  # the added rows sit at the end: replace those the grid had
+        tail = len(old_added)
+        result = pd.concat([result.iloc[: len(result) - tail], grid.iloc[len(kept_now) :]])
+    return _like(result, stored)
+
+
 def persistent_data_editor(
     name: str, default: pd.DataFrame, **data_editor_kwargs: Any
 ) -> pd.DataFrame:
@@ -114,52 +187,52 @@ def persistent_data_editor(
         raise TypeError("persistent_data_editor chooses the editor's key: pass a name instead")
     key = persisted(name)
     state = st.session_state
-    stored = _fitting_table(key, state.get(key), default)
-    current: pd.DataFrame = stored if type(stored) is pd.DataFrame else default.copy(deep=True)
-    if current is not stored:
-        state[key] = current
+    current = _stored_table(key, default)  # the one place the stored table is read
     slot = _EDITOR.format(name=name)
     editor: _EditorState | None = state.get(f"{slot}_state")
-    generation = 0 if editor is None else editor.generation + 1
-    process = get_session().process
+    session = get_session()
+    process, visit = session.process, session.page_visit
     signature = _signature(data_editor_kwargs)
-    before = None if editor is None else _edit_state(state.get(editor.widget_key(slot)))
-    edited_now = editor is not None and before is not None and before != editor.edits
+    delta = None if editor is None else _delta(state.get(editor.widget_key(slot)))
+    edited_now = editor is not None and delta is not None and delta != editor.applied
+    left = editor is not None and editor.visit != visit  # the browser dropped the grid
     if (
         editor is None
         or editor.stale
-        or before is None  # a new widget, or its state went with a page switch
+        or delta is None  # a new widget, or its state went with a page switch
         or editor.process != process
         or editor.signature != signature
-        or not (edited_now or same_value(current, editor.result))
+        or (not edited_now and (left or not _grid_holds(editor, slot)))
+        or not (edited_now or same_value(current, editor.shown))
     ):
-        editor = _EditorState(
-            base=current.copy(deep=True),
-            result=current.copy(deep=True),
-            generation=generation,
-            process=process,
-            signature=signature,
-        )
+        editor = _start(current, editor, process, signature, visit)
         state[f"{slot}_state"] = editor
-        before = None
+        delta = None
     widget_key = editor.widget_key(slot)
     with st.container(key=slot):
         returned = st.data_editor(editor.base, key=widget_key, **data_editor_kwargs)
-    after = _edit_state(state.get(widget_key))
-    if before is not None and after != before:
+    after = _delta(state.get(widget_key))
+    if delta is not None and after != delta:
         # Streamlit created the widget afresh under the same key (its identity changed):
         # its edits are gone, and what it returned is the bare base. Start again on the
         # stored frame instead of writing that over it.
         editor.stale = True
         st.rerun()
-    editor.edits = after
-    returned = _like(returned, editor.base)
-    if same_value(returned, current):
-        if edited_now:  # an edit that gives back what the key holds (a colleague's save)
-            editor.result = current.copy(deep=True)
-    else:
-        editor.result = returned.copy(deep=True)
-        state[key] = current = returned
+    grid = _like(returned, editor.base)
+    if edited_now and delta is not None:
+        lost = _lost_edits(delta, editor.applied)
+        table = _apply_edits(current, grid, len(editor.base), delta, editor.applied, lost=lost)
+        if not same_value(table, current):
+            state[key] = current = table
+        # The grid must show what is stored: when it does not (a colleague's cells, edits
+        # the browser dropped), the editor starts again on the stored table.
+        # A grid drawn in an earlier visit of the page is gone from the browser: this
+        # edit (sent as the page was left) is saved, and the editor starts again.
+        editor.stale = left or not same_value(grid, current)
+    editor.applied = after or {}
+    editor.shown = grid
+    if editor.stale:
+        st.rerun()
     return current.copy(deep=True)  # the caller's changes to it change nothing saved
 
 
@@ -189,6 +262,53 @@ def _fitting_table(key: str, stored: Any, default: pd.DataFrame) -> Any:
         return stored
     sync.withhold(key, default)
     return None
+
+
+def _stored_table(key: str, default: pd.DataFrame) -> pd.DataFrame:
+    """The table the key holds, or a copy of ``default`` put there for a process without one
+    (or whose saved table no longer fits ``default``: ``_fitting_table``)."""
+    state = st.session_state
+    stored = _fitting_table(key, state.get(key), default)
+    if type(stored) is pd.DataFrame:
+        return stored
+    current = default.copy(deep=True)
+    state[key] = current
+    return current
+
+
+def _grid_holds(editor: _EditorState, slot: str) -> bool:
+    """Whether the browser's grid still holds the edits in the table: it reports them with
+    every request while it has any. A grid it drew afresh (after leaving the page, say)
+    reports none, and shows the bare base; a new base fixes that. Unknown: start again."""
+    if not editor.applied or not any(editor.applied.get(part) for part in _PARTS):
+        return True
+    widget_key = editor.widget_key(slot)
+    reported = StreamlitBrowser().reported(widget_key)
+    return reported is not None and widget_key in reported
+
+
+_PARTS = ("edited_rows", "added_rows", "deleted_rows")
+
+
+def _start(
+    current: pd.DataFrame,
+    editor: _EditorState | None,
+    process: str | None,
+    signature: str,
+    visit: int,
+) -> _EditorState:
+    """A new editor on ``current``. The first one of a session takes a random generation: a
+    tab that reconnected to a new server still reports the old server's grid, whose edits
+    are relative to a table this server never gave it, under that grid's key."""
+    generation = secrets.randbelow(1 << 30) if editor is None else editor.generation + 1
+    return _EditorState(
+        base=current.copy(deep=True),
+        shown=current.copy(deep=True),
+        generation=generation,
+        process=process,
+        signature=signature,
+        visit=visit,
+    )
 
 
 # -- the file upload -----------------------------------------------------------------------
