@@ -138,25 +138,3 @@ def test_an_edit_then_leaving_at_once_is_kept_and_the_next_edit_keeps_it(
         page.go_back()
 
     check_gesture(page, store, name, enter=True, leave=leave_for_report, come_back=browser_back)
-
-
-def test_two_sessions_edit_different_cells_at_once(
-    streamlit_server: StreamlitServer, browser: Browser, page: Page, store: StorageInterface
-) -> None:
-    name = "二人の編集"
-    store.create_process(name)
-    other = new_page(browser)
-    try:
-        open_tables(page, streamlit_server.url, name)
-        open_tables(other, streamlit_server.url, name)
-        for attempt in range(REPEAT):
-            mine, theirs = 3000 + attempt, 4000 + attempt
-            type_into_cell(data_editor(page, "expenses"), 0, 1, str(mine))
-            type_into_cell(data_editor(other, "expenses"), 1, 1, str(theirs))
-            page.keyboard.press("Enter")
-            other.keyboard.press("Enter")
-            # Both stored, and shown in both sessions within the live-update interval.
-            expect_agree(page, store, name, [mine, theirs])
-            expect_agree(other, store, name, [mine, theirs])
-    finally:
-        other.context.close()

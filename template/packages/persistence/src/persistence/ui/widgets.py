@@ -86,10 +86,11 @@ def _lost_edits(delta: Delta, applied: Delta) -> bool:
     deleted row it reported before): the browser drew a new grid without them (it left the
     page, or a page switch that did not happen remounted it)."""
     edited = _rows_edited(delta)
+    deleted = {str(row) for row in delta.get("deleted_rows") or []}
     for row, cells in _rows_edited(applied).items():
-        if any(edited.get(row, {}).get(col, _MISSING) != cells[col] for col in cells):
-            if row not in set(map(str, delta.get("deleted_rows") or [])):
-                return True
+        dropped = any(edited.get(row, {}).get(col, _MISSING) != cells[col] for col in cells)
+        if dropped and row not in deleted:
+            return True
     return not set(applied.get("deleted_rows") or []) <= set(delta.get("deleted_rows") or [])
 
 
