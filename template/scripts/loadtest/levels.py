@@ -139,5 +139,4 @@ def _kept(store: StorageInterface, user: User) -> bool:
         stored = (store.load_process(user.process) or {}).get(KEY)
     except PersistenceError:
         return False
-    expected = {user.sent} if user.acknowledged == user.sent else {user.sent, user.acknowledged}
-    return stored in expected
+    return bool(stored == user.sent or stored == user.acknowledged)
