@@ -263,9 +263,6 @@ def seeded(make_store: StoreFactory) -> StoreFactory:
     return make_store
 
 
-@EXAMPLES
-@pytest.mark.slow
-@given(text=export_texts())
 def same_contents(
     left: dict[str, ProcessSnapshot | None], right: dict[str, ProcessSnapshot | None]
 ) -> bool:
@@ -284,6 +281,9 @@ def same_contents(
     return left.keys() == right.keys() and all(same(left[k], right[k]) for k in left)
 
 
+@EXAMPLES
+@pytest.mark.slow
+@given(text=export_texts())
 def test_import_is_whole_or_nothing_and_never_a_traceback(
     seeded: StoreFactory, tmp_path: Path, text: bytes
 ) -> None:
