@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from streamlit.errors import StreamlitAPIException
 
+from persistence.deliveries import NO_WIDGET, UNREAD
 from persistence.errors import ProcessNotFoundError
 from persistence.storage import StorageInterface
-from persistence.sync import NO_WIDGET, UNREAD, StateSync
+from persistence.sync import StateSync
 from tests.conftest import FakeClock, StoreFactory
 
 pytestmark = pytest.mark.persistence

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from persistence.deliveries import NoBrowser
 from persistence.storage import StorageInterface
-from persistence.sync import NoBrowser, StateSync
+from persistence.sync import StateSync
 from scripts.benchmark.floor import Floor
 from scripts.benchmark.measure import Row, fmt_time, interleaved, timed, verdict
 from scripts.benchmark.target import Target
@@ -32,7 +33,8 @@ def _page(tracking: bool, prefix: str, widgets: int) -> None:
     from streamlit.errors import StreamlitAPIException
 
     from persistence.browser import StreamlitBrowser
-    from persistence.sync import NoBrowser, StateSync
+    from persistence.deliveries import NoBrowser
+    from persistence.sync import StateSync
     from scripts.benchmark import streamlit_state as bench
     from scripts.benchmark.workload import NO_LIMIT
 

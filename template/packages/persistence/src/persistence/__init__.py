@@ -6,7 +6,8 @@ Layers, each depending only on the ones before it:
 
 * ``persistence.storage``: the ``StorageInterface`` contract and one module per backend;
 * ``persistence.sync``: the sync engine, which keeps the prefixed keys of a state mapping in
-  step with one process (no Streamlit);
+  step with one process (no Streamlit); its deliveries to the browser are in
+  ``persistence.deliveries``, its size limits in ``persistence.limits``;
 * ``persistence.binding``: the Streamlit wiring, one ``PersistentSession`` per browser session;
 * ``persistence.ui``: the process sidebar and forms the apps are built from, and the two
   widgets Streamlit cannot restore by itself, made persistent: ``persistent_data_editor``

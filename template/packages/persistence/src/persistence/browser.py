@@ -28,7 +28,7 @@ from streamlit.runtime.state.common import (
 from streamlit.runtime.state.session_state import WStates
 from streamlit.runtime.state.session_state_proxy import get_session_state
 
-from persistence.sync import NO_WIDGET, UNREAD, IsSaved, Withhold
+from persistence.deliveries import NO_WIDGET, UNREAD, IsSaved, Withhold
 
 # Widgets whose value Streamlit refuses to take from session state (buttons, uploaders,
 # chat input): their keys are never put into the state.

@@ -11,12 +11,8 @@ Per script run:
   the prefixed keys with the last saved copy by content and write only the keys that
   changed. An unchanged rerun writes nothing.
 
-**Limits.** A key is refused, and the others of the same run are saved, when its value cannot
-be encoded (``UnstorableValueError``), when its encoding is over ``max_value_bytes``
-(``ValueTooLargeError``; both in ``status.unstorable`` until the value changes), or when
-saving it would take the process over ``max_bytes`` (``ProcessTooLargeError`` in
-``status.error``: the keys that grow the process most are held back until it fits; they are
-tried again, without encoding again, on every run until there is room or they change).
+**Limits** (``persistence.limits``). A key whose value cannot be stored, or is over a
+size limit, is refused and the other keys of the same run are saved.
 
 **Values that no longer fit.** A saved value that today's widget cannot take (a slider whose
 range was narrowed, a date saved as text ...) is withheld from it: the browser view checks it
@@ -27,16 +23,9 @@ edit: the saved value stays as it is until the user changes the widget, then the
 A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
 not render); ``forget`` deletes a key on purpose.
 
-**What the browser shows.** Streamlit sends a value put into session state to the browser only
-with the run that put it there. When that run is never drawn (the user clicked before it
-arrived), the browser mounts the widget at its default and later sends that default back as
-if the user had typed it; when the widget was already on screen, it keeps showing, and sends
-back, what it showed before. So every value the engine puts into the state is a *delivery*
-that stays pending until the browser reports that value (or an edit of its own) for the
-widget. Until then the engine puts the value in again at the top of every run, and a report of
-what the browser showed before is never taken for an edit. A ``BrowserView`` tells the engine
-what the browser reported in this run; without one (a plain dict) the engine cannot tell, and
-trusts what it reads.
+**What the browser shows** (``persistence.deliveries``). Every value the engine puts into the
+state is a delivery that stays pending until the browser reports that value (or an edit of
+its own); until then it is put in again at the top of every run.
 
 **Runs that overlap.** Streamlit starts a new run as soon as the user interacts, while the
 superseded run is still unwinding in another thread (its ``finally`` runs later). One lock
@@ -48,12 +37,21 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any
 
 from persistence import codec
+from persistence.deliveries import (
+    MISSING,
+    UNREAD,
+    BrowserView,
+    Deliveries,
+    NoBrowser,
+    as_plain_dict,
+    same,
+)
 from persistence.errors import (
     CorruptProcessError,
     MigrationFailedError,
@@ -62,56 +60,10 @@ from persistence.errors import (
     ProcessNotFoundError,
     ProcessTooLargeError,
     StorageUnavailableError,
-    UnstorableValueError,
-    ValueTooLargeError,
 )
+from persistence.limits import SizeLimits
 from persistence.models import Revision, State
 from persistence.storage import StorageInterface, utc_now
-
-_MISSING: Any = object()
-
-NO_WIDGET: Final[Any] = object()
-"""``BrowserView.widget_default`` for a key that has no widget whose value can be set."""
-
-
-UNREAD: Final[Any] = object()
-"""A reported value this server cannot read yet (a tab that reconnected to a new server)."""
-
-IsSaved = Callable[[str, Any], bool]  # whether a value is what storage holds for a key
-Withhold = Callable[[str, Any], None]  # a key's saved value did not fit: what its widget got
-
-
-class BrowserView(Protocol):
-    """What the browser sent with the request that started this run."""
-
-    def reported(self, prefix: str) -> Mapping[str, Any] | None:
-        """The values the browser sent with this run's request for widgets whose key starts
-        with ``prefix`` (``UNREAD`` where it cannot be read yet); ``None`` when unknown."""
-
-    def widget_default(self, key: str) -> Any:
-        """The default of the settable widget bound to ``key``, or ``NO_WIDGET``."""
-
-    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
-        """From now on, give a widget about to take a value for which ``saved(key, value)``
-        holds and that it cannot take something it can, and tell ``withhold(key, given)``."""
-
-
-class NoBrowser:
-    """A state that no browser draws (a plain dict): nothing is known, nothing is re-sent."""
-
-    def reported(self, prefix: str) -> Mapping[str, Any] | None:
-        return None
-
-    def widget_default(self, key: str) -> Any:
-        return NO_WIDGET
-
-    def guard(self, saved: IsSaved, withhold: Withhold) -> None:
-        return None
-
-
-# Identity, or same type and content; a DataFrame's == is elementwise, so frames and series
-# compare as wholes there (plain values keep the one-comparison path).
-_same = codec.same_value
 
 
 @dataclass
@@ -127,17 +79,6 @@ class SaveStatus:
     unstorable: dict[str, PersistenceError] = field(default_factory=dict)
     # Keys whose saved value today's widget cannot take: shown at a default, kept in storage.
     misfit: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Delivery:
-    """A value the engine put into the state, and what the browser may show until it arrives."""
-
-    value: Any
-    stale: list[Any]
-
-    def is_stale(self, shown: Any) -> bool:
-        return any(_same(shown, old) for old in self.stale)
 
 
 class StateSync:
@@ -157,12 +98,11 @@ class StateSync:
         self.store = store
         self.state = state
         self.prefix = prefix
-        self.max_bytes = max_bytes  # the whole process, in bytes of encoded JSON
-        self.max_value_bytes = max_value_bytes  # one value; None: only the process limit
         self.process: str | None = None
         self.status = SaveStatus()
         self._browser = browser or NoBrowser()
-        self._refused = refused  # what assigning a widget's key raises when it cannot be set
+        self._deliveries = Deliveries(state, self._browser, prefix=prefix, refused=refused)
+        self._limits = SizeLimits(max_bytes=max_bytes, max_value_bytes=max_value_bytes)
         self.lock = (
             threading.RLock()
         )  # held by every method; hold it to make several calls one step
@@ -173,10 +113,6 @@ class StateSync:
         self._unsaved = False
         self._storage_down = False
         self._synced: State = {}
-        self._sizes: dict[str, int] = {}
-        self._rejected: dict[str, Any] = {}  # values refused for good, until they change
-        self._waiting: dict[str, codec.Encoded] = {}  # held back for the process limit
-        self._pending: dict[str, _Delivery] = {}
         self._misfits: dict[str, Any] = {}  # key -> what its widget got instead of the saved value
 
     # -- choosing the process
@@ -199,7 +135,7 @@ class StateSync:
             for key, value in snapshot.state.items():
                 self._accept(key, value)
                 if key not in on_screen:
-                    self._put(key, value, current)
+                    self._deliveries.put(key, value, current)
 
     def close(self) -> None:
         """Leave the active process (after it was deleted, say)."""
@@ -209,35 +145,33 @@ class StateSync:
     def forget(self, key: str) -> None:
         """Delete ``key`` from the state and from the active process."""
         with self.lock:
-            self.state.pop(key, None)
-            self._pending.pop(key, None)
-            self._waiting.pop(key, None)
+            self._deliveries.remove(key)
+            self._limits.forget(key)
             if self.process is not None and key in self._synced:
                 self._adopt(self.store.update_process(self.process, {}, removed=[key]))
                 del self._synced[key]
-                self._sizes.pop(key, None)
 
     # The two calls a widget makes as it registers (``BrowserView.guard``). They take no
     # lock: Streamlit holds its session-state lock around them, and a superseded run's
     # ``end_run`` holds ours while it reads session state. One dict operation each is atomic.
     def is_saved(self, key: str, value: Any) -> bool:
         """Whether ``value`` is what storage holds for ``key`` in the open process."""
-        saved = self._synced.get(key, _MISSING)
-        return saved is not _MISSING and _same(value, saved)
+        saved = self._synced.get(key, MISSING)
+        return saved is not MISSING and same(value, saved)
 
     def withhold(self, key: str, given: Any) -> None:
         """``key``'s saved value does not fit its widget, which got ``given`` instead: keep
         the saved value (``given`` is no edit) and name the key in ``status.misfit`` until
         the key holds something else."""
         self._misfits[key] = copy.deepcopy(given)
-        self._pending.pop(key, None)  # the widget shows ``given``, not the saved value
+        self._deliveries.discard(key)  # the widget shows ``given``, not the saved value
         if key not in self.status.misfit:
             self.status.misfit.append(key)
 
     def _misfit_changed(self, key: str, value: Any) -> bool:
         """Whether ``key``, withheld from its widget, now holds something other than what the
         widget was given (the user's edit): then it is no misfit any more."""
-        if _same(value, self._misfits[key]):
+        if same(value, self._misfits[key]):
             return False
         self._drop_misfit(key)
         return True
@@ -255,12 +189,12 @@ class StateSync:
             self._in_run = True
             self._browser.guard(self.is_saved, self.withhold)
             reported = self._browser.reported(self.prefix)
-            self._settle_deliveries(reported)
+            self._deliveries.settle(reported)
             if self.process is not None and not self.status.gone:
                 self._check_revision()
             current = self._current()
             if reported is not None:
-                self._resend_off_screen(current, reported)
+                self._deliveries.resend_off_screen(current, reported)
             self._restore_dropped_keys(current, reported or {})
             return self._run
 
@@ -273,9 +207,7 @@ class StateSync:
             if self.process is None or self.status.gone:
                 return
             changed = self._changed_keys(self._current())
-            encoded = self._encode(changed)
-            for key in [key for key in self._waiting if key not in encoded]:
-                del self._waiting[key]  # changed back, or to a value refused for itself
+            encoded = self._limits.encode(changed, self.status.unstorable)
             self._unsaved = bool(encoded)
             if not encoded and isinstance(self.status.error, ProcessTooLargeError):
                 self.status.error = None  # nothing is held back any more
@@ -311,21 +243,32 @@ class StateSync:
             if self.process is None or self.status.gone or self._in_run or self._unsaved:
                 return False
             reported = self._browser.reported(self.prefix) or {}
-            skipped = (self._pending, self._rejected, self._waiting, self._misfits)
+            deliveries, limits, misfits = self._deliveries, self._limits, self._misfits
             unsaved = {
                 key: shown
                 for key, shown in reported.items()
                 if shown is not UNREAD
-                and not any(key in keys for keys in skipped)
-                and not _same(shown, self._synced.get(key, _MISSING))
+                and key not in deliveries
+                and not limits.is_held(key)
+                and key not in misfits
+                and not same(shown, self._synced.get(key, MISSING))
             }
             seen, self._unsaved_seen = self._unsaved_seen, unsaved
-            return any(key in seen and _same(seen[key], shown) for key, shown in unsaved.items())
+            return any(key in seen and same(seen[key], shown) for key, shown in unsaved.items())
 
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""
         prefix = self.prefix
         return {k: v for k, v in self.state.items() if isinstance(k, str) and k.startswith(prefix)}
+
+    @property
+    def max_bytes(self) -> int:
+        """The whole process's limit, in bytes of encoded JSON (settings can lower it)."""
+        return self._limits.max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, limit: int) -> None:
+        self._limits.max_bytes = limit
 
     @property
     def has_unsaved_changes(self) -> bool:
@@ -354,7 +297,7 @@ class StateSync:
 
     def _save(self, changed: State, encoded: dict[str, codec.Encoded]) -> None:
         assert self.process is not None
-        too_large = self._fit(encoded)
+        too_large = self._limits.fit(encoded)
         if not encoded:
             self.status.error = too_large
             return
@@ -373,7 +316,7 @@ class StateSync:
         self._adopt(revision)
         for key, item in encoded.items():
             self._accept(key, changed[key], item.size)
-        self._unsaved = bool(self._waiting)
+        self._unsaved = self._limits.holds_back
         self.status.unavailable = None
         self.status.error = too_large
         self.status.saved_at = utc_now()
@@ -386,26 +329,15 @@ class StateSync:
         incoming: State,
         current: Mapping[Any, Any],
     ) -> None:
-        self._clear_keys_missing_from(incoming, current)
+        self._deliveries.clear_keys_missing_from(incoming, current)
         self.process = process
         self.status = SaveStatus(saved_at=saved_at)
         self._revision = revision
         self._unsaved = self._storage_down = False
-        self._synced, self._sizes, self._rejected, self._waiting = {}, {}, {}, {}
+        self._synced = {}
+        self._limits.reset()
         self._misfits = {}
         self._unsaved_seen = {}
-
-    def _clear_keys_missing_from(self, incoming: State, current: Mapping[Any, Any]) -> None:
-        """Remove the previous process's keys that ``incoming`` does not set. A widget on
-        screen is reset to its default instead: removing its key would leave the browser
-        showing, and sending back, the previous process's value."""
-        for key in [k for k in current if self._is_persisted(k) and k not in incoming]:
-            default = self._browser.widget_default(key)
-            if default is NO_WIDGET:
-                self.state.pop(key, None)
-                self._pending.pop(key, None)
-            else:
-                self._put(key, default, current)
 
     def _adopt(self, revision: Revision) -> None:
         """Take the revision of our own write only when it directly follows the one we know:
@@ -421,89 +353,27 @@ class StateSync:
             return
         current, synced = self._current(), self._synced
         for key, remote in snapshot.state.items():
-            known = synced.get(key, _MISSING)
-            if _same(remote, known):
+            known = synced.get(key, MISSING)
+            if same(remote, known):
                 continue
-            local = current.get(key, _MISSING)
+            local = current.get(key, MISSING)
             if key in self._misfits and not self._misfit_changed(key, local):
                 self._drop_misfit(key)  # the colleague's value may fit: the widget checks it
                 local = known
-            if local is _MISSING or _same(local, known):
-                self._put(key, remote, current)
+            if local is MISSING or same(local, known):
+                self._deliveries.put(key, remote, current)
             self._accept(key, remote)
         self.status.changed_elsewhere_at = snapshot.updated_at
         for key in [key for key in synced if key not in snapshot.state]:
-            if _same(current.get(key, _MISSING), synced[key]):
-                self.state.pop(key, None)
-                self._pending.pop(key, None)
+            if same(current.get(key, MISSING), synced[key]):
+                self._deliveries.remove(key)
             del synced[key]
-            self._sizes.pop(key, None)
+            self._limits.drop_size(key)
         self._revision = snapshot.revision
 
-    # -- internals: the state and the browser
-    def _is_persisted(self, key: Any) -> bool:
-        return isinstance(key, str) and key.startswith(self.prefix)
-
+    # -- internals: the state
     def _current(self) -> Mapping[Any, Any]:
-        """The state as one plain dict: every ``SessionStateProxy`` lookup takes a lock and
-        resolves widget ids, so one ``to_dict`` beats fifty lookups on the hot path."""
-        to_dict = getattr(self.state, "to_dict", None)
-        return to_dict() if callable(to_dict) else self.state
-
-    def _assign(self, key: str, value: Any) -> bool:
-        """Put ``value`` into the state; ``False`` when the key's widget refuses it (buttons,
-        uploaders, data editors)."""
-        try:
-            self.state[key] = value
-        except self._refused:
-            return False
-        return True
-
-    def _put(self, key: str, value: Any, current: Mapping[Any, Any]) -> None:
-        """Put ``value`` into the state as a delivery the browser has yet to show."""
-        shown = current.get(key, _MISSING)
-        previous = self._pending.get(key)
-        stale = [] if previous is None else [*previous.stale, previous.value]
-        if shown is not _MISSING and not _same(shown, value):
-            stale.append(shown)
-        if self._assign(key, copy.deepcopy(value)):
-            self._pending[key] = _Delivery(copy.deepcopy(value), stale)
-
-    def _settle_deliveries(self, reported: Mapping[str, Any] | None) -> None:
-        """Compare what the browser sent with what the engine put into the state: a delivery
-        it shows (or the user edited) is done; one it still shows the old value for is put in
-        again. Without a browser view, the state itself is taken for what is shown.
-
-        A widget not reported in this run is not on screen, but the state may still hold an
-        old value the browser sent for it: a fragment's run (the live-update watcher's) takes
-        the browser's values without passing through ``begin_run``. The delivery replaces it,
-        so a later run never sends that old value back to the browser."""
-        pending = self._pending
-        if not pending:
-            return
-        current = self._current()
-        shown_values = current if reported is None else reported
-        for key in list(pending):
-            delivery = pending[key]
-            shown = shown_values.get(key, _MISSING)
-            on_screen = shown is not _MISSING and shown is not UNREAD
-            if delivery.is_stale(shown if on_screen else current.get(key, _MISSING)):
-                self._assign(key, copy.deepcopy(delivery.value))
-            elif on_screen:
-                del pending[key]  # it shows ours, or the user's own edit of it
-
-    def _resend_off_screen(self, current: Mapping[Any, Any], reported: Mapping[str, Any]) -> None:
-        """A widget the browser did not report is not on its screen. Its value, put into the
-        state again now, reaches the browser with the widget whichever run draws it first."""
-        pending = self._pending
-        for key, value in current.items():
-            if key in reported or not self._is_persisted(key):
-                continue
-            default = self._browser.widget_default(key)
-            if default is NO_WIDGET:
-                pending.pop(key, None)  # no widget yet: Streamlit sends the value when one appears
-            elif not _same(value, default):
-                self._assign(key, value)
+        return as_plain_dict(self.state)
 
     def _restore_dropped_keys(
         self, current: Mapping[Any, Any], reported: Mapping[str, Any]
@@ -513,19 +383,19 @@ class StateSync:
         tab reconnected to a new server reports values this server cannot read yet)."""
         for key, value in self._synced.items():
             if key not in current and key not in reported:
-                self._put(key, value, current)
+                self._deliveries.put(key, value, current)
 
     def _accept(self, key: str, value: Any, size: int | None = None) -> None:
         """Record ``value`` as what storage holds for ``key`` (``size``: its encoding's bytes)."""
         self._synced[key] = copy.deepcopy(value)
         if size is None:  # a value read from storage: no key check (it was stored already)
             size = codec.byte_size(codec.dumps(codec.to_jsonable(value)))
-        self._sizes[key] = size
-        self._waiting.pop(key, None)
+        self._limits.record(key, size)
 
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
-        prefix, synced, pending = self.prefix, self._synced, self._pending
-        rejected, waiting = self._rejected, self._waiting  # mostly empty: tested first
+        prefix, synced, deliveries = self.prefix, self._synced, self._deliveries
+        # Mostly empty: tested first.
+        rejected, waiting = self._limits.rejected, self._limits.waiting
         misfits = self._misfits
         changed: State = {}
         for key, value in current.items():
@@ -533,66 +403,13 @@ class StateSync:
                 continue
             if misfits and key in misfits and not self._misfit_changed(key, value):
                 continue  # what its widget got instead of the saved value: no edit
-            if rejected and rejected.get(key, _MISSING) is value:
+            if rejected and rejected.get(key, MISSING) is value:
                 continue  # refused as it is: tried again once it changes
             if waiting and key in waiting and waiting[key].value is value:
                 changed[key] = value  # still waiting for room in the process
-            elif _same(value, synced.get(key, _MISSING)):
+            elif same(value, synced.get(key, MISSING)):
                 if rejected and key in rejected:  # changed back to what is saved
-                    del rejected[key]
-                    self.status.unstorable.pop(key, None)
-            elif not (key in pending and pending[key].is_stale(value)):
+                    self._limits.withdraw_refusal(key, self.status.unstorable)
+            elif not deliveries.is_stale(key, value):
                 changed[key] = value
         return changed
-
-    def _encode(self, changed: State) -> dict[str, codec.Encoded]:
-        """The changed values that can be saved, encoded; the others are recorded as refused."""
-        encoded: dict[str, codec.Encoded] = {}
-        limit = self.max_value_bytes
-        for key, value in changed.items():
-            held = self._waiting.get(key)
-            if held is not None and held.value is value:
-                encoded[key] = held
-                continue
-            try:
-                item = codec.encode_once(key, value)
-            except UnstorableValueError as error:
-                self._refuse(key, value, error)
-                continue
-            if limit is not None and item.size > limit:
-                self._refuse(key, value, ValueTooLargeError(key, item.size, limit))
-                continue
-            self._rejected.pop(key, None)
-            self.status.unstorable.pop(key, None)
-            encoded[key] = item
-        return encoded
-
-    def _refuse(self, key: str, value: Any, error: PersistenceError) -> None:
-        self._rejected[key] = value
-        self.status.unstorable[key] = error
-
-    def _fit(self, encoded: dict[str, codec.Encoded]) -> ProcessTooLargeError | None:
-        """Hold back, from ``encoded``, the keys that would take the process over
-        ``max_bytes``: those that grow it most, until the rest fits. Changes that do not
-        grow the process are always saved (also in a process already over a lowered limit)."""
-        sizes = {**self._sizes, **{key: item.size for key, item in encoded.items()}}
-        total = sum(sizes.values())
-        if total <= self.max_bytes:
-            return None
-        growth = sorted(
-            ((item.size - self._sizes.get(key, 0), key) for key, item in encoded.items()),
-            reverse=True,
-        )
-        held: list[str] = []
-        remaining = total
-        for grown, key in growth:
-            if remaining <= self.max_bytes or grown <= 0:
-                break
-            held.append(key)
-            remaining -= grown
-        if not held:
-            return None
-        for key in held:
-            self._waiting[key] = encoded.pop(key).text_only()
-        biggest = sorted(sizes.items(), key=lambda item: item[1], reverse=True)[:3]
-        return ProcessTooLargeError(total, self.max_bytes, biggest, held)
