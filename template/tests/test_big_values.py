@@ -33,7 +33,7 @@ from pandas.testing import assert_frame_equal
 from persistence.cli import export_document, import_document
 from persistence.errors import CorruptProcessError
 from persistence.storage import StorageInterface
-from persistence.storage.base import url_path
+from persistence.storage.base import name_digest, url_path
 from persistence.storage.scoped import ScopedStorage
 from tests.conftest import FakeClock, StoreFactory
 
@@ -65,7 +65,7 @@ def postgres_sql(make_store: StoreFactory, statement: str, *params: object) -> l
 def value_file(make_store: StoreFactory, name: str, key: str) -> Path:
     """JSON: the file that holds the value of ``key`` of ``name``."""
     folder = url_path(make_store.url)
-    stem: str = backend_module(make_store).file_stem(name)
+    stem = name_digest(name)
     raw = json.loads((folder / f"{stem}.json").read_bytes())
     digest: str = raw["state"][key]["v"]["sha256"]
     return folder / "values" / stem / f"{digest}.json"
@@ -94,7 +94,7 @@ def stored_text(make_store: StoreFactory, name: str, key: str) -> bytes:
         )
         return str(rows[0][0]).encode()
     client = redis_client(make_store)
-    digest = backend_module(make_store).key_digest(name)
+    digest = name_digest(name)
     data: bytes = client.hget(f"{make_store.settings.namespace}:state:{digest}", key)
     client.close()
     return data
@@ -123,7 +123,7 @@ def overwrite(make_store: StoreFactory, name: str, key: str, data: bytes) -> Non
         )
     else:
         client = redis_client(make_store)
-        digest = backend_module(make_store).key_digest(name)
+        digest = name_digest(name)
         client.hset(f"{make_store.settings.namespace}:state:{digest}", key, data)
         client.close()
 

@@ -15,7 +15,7 @@ import pytest
 from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION, main
 from persistence.models import ProcessSnapshot
 from persistence.settings import get_settings
-from persistence.storage.base import url_path
+from persistence.storage.base import name_digest, url_path
 from tests.conftest import PROJECT_ROOT, FakeClock, StoreFactory
 
 pytestmark = pytest.mark.persistence
@@ -252,10 +252,9 @@ def fail_the_second_write(make_store: StoreFactory, monkeypatch: pytest.MonkeyPa
         )
     else:
         redis: Any = importlib.import_module("redis")
-        key_digest = importlib.import_module("persistence.storage.redis_store").key_digest
         client = redis.Redis.from_url(make_store.url)
         namespace = make_store.settings.namespace
-        client.set(f"{namespace}:state:{key_digest('second')}", "not a hash")
+        client.set(f"{namespace}:state:{name_digest('second')}", "not a hash")
         client.close()
 
 

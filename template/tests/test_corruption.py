@@ -11,7 +11,7 @@ import pytest
 
 from persistence.errors import CorruptProcessError
 from persistence.storage import StorageInterface
-from persistence.storage.base import url_path
+from persistence.storage.base import name_digest, url_path
 from tests.app_driver import REPORT, key, start, visit
 from tests.conftest import StoreFactory
 
@@ -20,10 +20,9 @@ BROKEN = "{broken"
 
 def corrupt(make_store: StoreFactory, name: str) -> None:
     """Damage one stored process the way a hand edit or a bad migration would."""
-    module: Any = importlib.import_module(f"persistence.storage.{make_store.backend}_store")
     url = make_store.url
     if make_store.backend == "json":
-        (url_path(url) / f"{module.file_stem(name)}.json").write_text(BROKEN, encoding="utf-8")
+        (url_path(url) / f"{name_digest(name)}.json").write_text(BROKEN, encoding="utf-8")
     elif make_store.backend == "sqlite":
         with sqlite3.connect(url_path(url)) as db:
             db.execute(
@@ -43,7 +42,7 @@ def corrupt(make_store: StoreFactory, name: str) -> None:
     else:
         redis: Any = importlib.import_module("redis")
         client = redis.Redis.from_url(url)
-        state_key = f"{make_store.settings.namespace}:state:{module.key_digest(name)}"
+        state_key = f"{make_store.settings.namespace}:state:{name_digest(name)}"
         client.hset(state_key, "persist_a", BROKEN)
         client.close()
 

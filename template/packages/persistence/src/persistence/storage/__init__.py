@@ -14,12 +14,12 @@ from persistence.errors import ConfigurationError
 from persistence.models import Clock
 from persistence.settings import Settings, get_settings
 from persistence.storage.base import redact
-from persistence.storage.contract import StorageInterface
+from persistence.storage.contract import BackendFactory, StorageInterface
 
 __all__ = ["StorageInterface", "backend_of", "open_storage", "utc_now"]
 
-# URL scheme -> backend; backend ``b`` lives in ``persistence.storage.b_store``. A project
-# renders only its own backend's module.
+# URL scheme -> backend; backend ``b`` lives in ``persistence.storage.b_store``, whose
+# ``open_store`` is a ``BackendFactory``. A project renders only its own backend's module.
 SCHEMES = {
     "json": "json",
     "file": "json",
@@ -70,10 +70,10 @@ def open_storage(
             f"This project was generated for the {settings.backend!r} backend and has no "
             f"{backend!r} backend. Switch with `copier update --data backend={backend}`."
         ) from None
-    store: StorageInterface = module.open_store(
+    open_store: BackendFactory = module.open_store
+    return open_store(
         url,
         retention=retention or settings.retention,
         namespace=settings.namespace,
         clock=clock,
     )
-    return store

@@ -3,15 +3,21 @@
 ``StorageBase`` derives the reads that follow from others (``load_process`` from
 ``read_process``, ``process_exists`` from ``process_revision``); the backends and the
 wrappers of ``persistence.storage.delegating`` extend it. ``BackendStore`` adds what a
-backend shares: the retention window, name checks and encoding around its two writes, so a
-backend module holds only what touches its medium. The public contract stays the
+backend shares: the retention window, the name check (once, before a primitive sees the
+name), the rename to the same name, and encoding before its writes. This module also holds
+the helpers a backend uses instead of writing its own: ``name_digest`` (a name's file name
+or key part), ``describe_server`` (an address for messages), ``outages`` (the medium's
+errors as ``StorageUnavailableError``) and ``migrate_schema`` (versioned schema steps). So
+a backend module holds only what touches its medium. The public contract stays the
 structural ``StorageInterface``: these classes are a convenience, never a requirement.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ from persistence.errors import (
     ProcessExistsError,
     ProcessNotFoundError,
     RevisionConflictError,
+    StorageUnavailableError,
 )
 from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 from persistence.names import validate_process_name
@@ -81,6 +88,70 @@ def server_url_parts(url: str) -> SplitResult:
     return parts
 
 
+def describe_server(url: str, *, default_port: int, scheme: str | None = None) -> str:
+    """A storage server's address for messages, without the credentials the URL may carry
+    (``scheme``: the one to show, else the URL's). A URL with no host names a socket path."""
+    parts = server_url_parts(url)
+    shown = scheme or parts.scheme
+    if parts.scheme == "unix":
+        return f"{shown}://{parts.path}"
+    host = parts.hostname or "localhost"
+    return f"{shown}://{host}:{parts.port or default_port}{parts.path}"
+
+
+def name_digest(name: str) -> str:
+    """A fixed-length identifier for a process name, safe as a file name or a key part
+    (names are free Unicode; these stores never use a name itself as one)."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:40]
+
+
+@contextlib.contextmanager
+def outages(
+    translate: Callable[[Exception], str | None], *, passed: tuple[type[Exception], ...] = ()
+) -> Iterator[None]:
+    """Turn what the medium raises when it cannot serve (down, locked, unreadable) into
+    ``StorageUnavailableError``, with the message ``translate`` gives; an error for which
+    it gives ``None``, or one of ``passed`` (a bug of the backend, not an outage), is
+    raised as it is."""
+    try:
+        yield
+    except passed:
+        raise
+    except Exception as error:
+        message = translate(error)
+        if message is None:
+            raise
+        raise StorageUnavailableError(message) from error
+
+
+SchemaSteps = Mapping[int, Sequence[str]]  # version n: the statements that make n-1 into n
+
+
+def migrate_schema(
+    current: int,
+    steps: SchemaSteps,
+    execute: Callable[[str], object],
+    record: Callable[[int], object],
+    *,
+    where: str,
+    instead: str,
+) -> None:
+    """Bring a database at schema version ``current`` up to the last of ``steps``, inside
+    the caller's transaction: each step's statements through ``execute``, then ``record``
+    of its version. A version newer than this release knows is a ``ConfigurationError``
+    naming ``where`` it was found and what to use ``instead`` of updating the project."""
+    latest = max(steps)
+    if current > latest:
+        raise ConfigurationError(
+            f"{where} has schema version {current}, written by a newer release; this one "
+            f"knows up to {latest}. Update the project (copier update) or {instead}."
+        )
+    for version in range(current + 1, latest + 1):
+        for statement in steps[version]:
+            execute(statement)
+        record(version)
+
+
 def prefix_end(prefix: str) -> str | None:
     """The smallest text after every text that starts with ``prefix``, in code point order
     (which is UTF-8 byte order): ``prefix <= name < prefix_end(prefix)`` is a range an
@@ -136,11 +207,12 @@ class StorageBase(ABC):
 
 
 class BackendStore(StorageBase):
-    """A backend: the retention window, and the two writes wrapped in what they share.
+    """A backend: the contract's calls written once around the backend's primitives.
 
-    ``save_process`` and ``update_process`` check the name and encode every value before
+    Every name is checked here, once, before a primitive sees it; a rename to the same
+    name is answered here; ``save_process`` and ``update_process`` encode every value before
     the backend's ``_replace_state`` / ``_update_state`` write anything, so an unstorable
-    value writes nothing. Each of those is one atomic step in its backend (a locked file, a
+    value writes nothing. Each primitive is one atomic step in its backend (a locked file, a
     transaction, a Lua script): a save is never an update plus a create.
     """
 
@@ -148,7 +220,29 @@ class BackendStore(StorageBase):
         self.retention = retention
         self._clock = clock
 
-    # -- what a backend implements besides the reads: its two writes ------------------------
+    # -- what a backend implements: its primitives (names already checked) ------------------
+    @abstractmethod
+    def _snapshot_of(self, name: str) -> ProcessSnapshot | None:
+        """The live process ``name`` (state, revision, last update), or ``None``."""
+
+    @abstractmethod
+    def _revision_of(self, name: str) -> Revision | None:
+        """The revision of the live process ``name``, or ``None``."""
+
+    @abstractmethod
+    def _create_new(self, name: str) -> ProcessInfo:
+        """Create an empty process (an expired one of that name is replaced);
+        ``ProcessExistsError`` when a live one has the name."""
+
+    @abstractmethod
+    def _move(self, old: str, new: str) -> None:
+        """Rename ``old`` to ``new`` (never the same name), keeping its state, one revision
+        up; ``ProcessNotFoundError`` / ``ProcessExistsError`` in the same atomic step."""
+
+    @abstractmethod
+    def _delete_named(self, name: str) -> bool:
+        """Delete ``name``, live or expired; ``True`` when something was deleted."""
+
     @abstractmethod
     def _replace_state(self, name: str, encoded: Mapping[str, Any]) -> None:
         """Make ``encoded`` the whole state of ``name``, creating the process when it is
@@ -178,7 +272,27 @@ class BackendStore(StorageBase):
         field). ``UnstorableValueError`` names the first key that cannot be stored."""
         return {key: codec.encode(key, value) for key, value in values.items()}
 
-    # -- the contract's writes --------------------------------------------------------------
+    # -- the contract -----------------------------------------------------------------------
+    def read_process(self, name: str) -> ProcessSnapshot | None:
+        return self._snapshot_of(validate_process_name(name))
+
+    def process_revision(self, name: str) -> Revision | None:
+        return self._revision_of(validate_process_name(name))
+
+    def create_process(self, name: str) -> ProcessInfo:
+        return self._create_new(validate_process_name(name))
+
+    def rename_process(self, old: str, new: str) -> None:
+        validate_process_name(old)
+        validate_process_name(new)
+        if old != new:
+            self._move(old, new)
+        elif self._revision_of(old) is None:
+            raise ProcessNotFoundError(old)
+
+    def delete_process(self, name: str) -> bool:
+        return self._delete_named(validate_process_name(name))
+
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
         validate_process_name(name)
         self._replace_state(name, self._encode_state(data))

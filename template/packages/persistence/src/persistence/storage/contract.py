@@ -9,14 +9,15 @@ sessions that change different keys of one process never undo each other.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
+from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 
 
 @runtime_checkable
 class StorageInterface(Protocol):
-    # -- the seed's two calls -------------------------------------------------------------
+    # -- the two calls an app needs at the least: save and load a whole state --------------
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
         """Replace the whole state of ``name``, creating the process when it is new."""
 
@@ -81,3 +82,11 @@ class StorageInterface(Protocol):
         """Delete processes not updated within the retention window; return their names."""
 
     def close(self) -> None: ...
+
+
+class BackendFactory(Protocol):
+    """A backend module's ``open_store``: the store for a storage URL of its scheme."""
+
+    def __call__(
+        self, url: str, *, retention: timedelta, namespace: str, clock: Clock
+    ) -> StorageInterface: ...
