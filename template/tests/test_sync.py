@@ -419,13 +419,19 @@ class GatedStore:
         return getattr(self._store, name)
 
     def update_process(
-        self, name: str, changed: Any, removed: Any = (), *, expected_revision: Any = None
+        self,
+        name: str,
+        changed: Any,
+        removed: Any = (),
+        *,
+        expected_revision: Any = None,
+        encodings: Any = None,
     ) -> int:
         self.calls.append("write starts")
         self.writing.set()
         self.release.wait(10)
         revision = self._store.update_process(
-            name, changed, removed, expected_revision=expected_revision
+            name, changed, removed, expected_revision=expected_revision, encodings=encodings
         )
         self.calls.append("write ends")
         return revision

@@ -42,9 +42,12 @@ class CountingStore(DelegatingStorage):
         removed: Collection[str] = (),
         *,
         expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
     ) -> Revision:
         self.writes += 1
-        return super().update_process(name, changed, removed, expected_revision=expected_revision)
+        return super().update_process(
+            name, changed, removed, expected_revision=expected_revision, encodings=encodings
+        )
 
     def process_revision(self, name: str) -> Revision | None:
         self.revision_reads += 1

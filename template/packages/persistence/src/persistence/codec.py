@@ -10,10 +10,11 @@ a ``"$type"`` key is wrapped, so no stored value can be mistaken for a tag.
 ``same_value`` is the equality the sync engine compares values with: what would be stored
 the same is the same (two frames compare as frames, not cell by cell).
 
-``reusing`` lets the engine hand what it already encoded (to check a value's size) down to
-the store, through the unchanged storage contract: a store that calls ``encode`` or
-``checked_jsonable`` for the same key and the very same value object inside it gets that
-result instead of encoding again (a table of 10,000 rows takes tens of milliseconds).
+``encode`` and ``encode_once`` take what a caller encoded already (``known``, an
+``Encoded``): the engine encodes each changed value to check its size and hands those
+encodings to the store with the write (``update_process(..., encoded=...)``), which uses
+one only for the very same value object instead of encoding again (a table of 10,000 rows
+takes tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import base64
 import binascii
 import json
 import re
-import threading
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
@@ -217,9 +217,6 @@ _NOT_UNICODE = "{what} holds text that is not valid Unicode (a lone surrogate)"
 
 def checked_jsonable(key: str, value: Any) -> Any:
     """``to_jsonable`` whose failure is an ``UnstorableValueError`` naming ``key``."""
-    known = _reused(key, value)
-    if known is not None and known.jsonable is not NOT_KEPT:
-        return known.jsonable
     check_key(key)
     try:
         return to_jsonable(value)
@@ -227,9 +224,9 @@ def checked_jsonable(key: str, value: Any) -> Any:
         raise UnstorableValueError(key, str(error)) from None
 
 
-def encode(key: str, value: Any) -> str:
-    """One session-state value as JSON text; ``UnstorableValueError`` names ``key`` on failure."""
-    known = _reused(key, value)
+def encode(key: str, value: Any, known: Encoded | None = None) -> str:
+    """One session-state value as JSON text; ``UnstorableValueError`` names ``key`` on failure.
+    ``known``: what was encoded of this very value already, if anything (``reused``)."""
     if known is not None:
         return known.text
     return _checked_text(key, checked_jsonable(key, value))[0]
@@ -271,10 +268,9 @@ class Encoded(NamedTuple):
         return self._replace(jsonable=NOT_KEPT)
 
 
-def encode_once(key: str, value: Any) -> Encoded:
-    """``value`` encoded, keeping the structure and the text for ``reusing`` (inside
-    ``reusing``, what the engine encoded already)."""
-    known = _reused(key, value)
+def encode_once(key: str, value: Any, known: Encoded | None = None) -> Encoded:
+    """``value`` encoded, keeping the structure and the text; ``known`` (what was encoded
+    of this very value already, if anything: ``reused``) when it kept its structure."""
     if known is not None and known.jsonable is not NOT_KEPT:
         return known
     jsonable = checked_jsonable(key, value)
@@ -282,28 +278,9 @@ def encode_once(key: str, value: Any) -> Encoded:
     return Encoded(value, jsonable, text, size)
 
 
-_reuse = threading.local()
-
-
-class reusing:  # a context manager named as the function it stands for
-    """Within this block, in this thread, ``encode(key, value)`` and
-    ``checked_jsonable(key, value)`` of a key in ``encoded`` whose value is the very object
-    encoded there (``is``, not ``==``) give back that result without encoding again."""
-
-    def __init__(self, encoded: Mapping[str, Encoded]) -> None:
-        self.encoded = encoded
-        self.previous: Mapping[str, Encoded] | None = None
-
-    def __enter__(self) -> None:
-        self.previous = getattr(_reuse, "encoded", None)
-        _reuse.encoded = self.encoded
-
-    def __exit__(self, *exc_info: object) -> None:
-        _reuse.encoded = self.previous
-
-
-def _reused(key: str, value: Any) -> Encoded | None:
-    encoded: Mapping[str, Encoded] | None = getattr(_reuse, "encoded", None)
+def reused(encoded: Mapping[str, Encoded] | None, key: str, value: Any) -> Encoded | None:
+    """What ``encoded`` holds for ``key`` when it is an encoding of the very object
+    ``value`` (``is``, not ``==``: an equal value may still be another object's copy)."""
     if not encoded:
         return None
     known = encoded.get(key)

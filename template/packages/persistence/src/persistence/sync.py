@@ -302,11 +302,10 @@ class StateSync:
             self.status.error = too_large
             return
         try:
-            # The store encodes what it writes: it gets the text encoded above, not a copy.
-            with codec.reusing(encoded):
-                revision = self.store.update_process(
-                    self.process, {key: changed[key] for key in encoded}
-                )
+            # The store encodes what it writes: it gets the encodings made above, not a copy.
+            revision = self.store.update_process(
+                self.process, {key: changed[key] for key in encoded}, encodings=encoded
+            )
         except ProcessNotFoundError:
             self.status.gone = True
             return

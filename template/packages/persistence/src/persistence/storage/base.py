@@ -267,10 +267,16 @@ class BackendStore(StorageBase):
         write fails. Names are distinct and checked, values encoded, times within the
         retention window."""
 
-    def _encode_state(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def _encode_state(
+        self, values: Mapping[str, Any], known: Mapping[str, codec.Encoded] | None = None
+    ) -> dict[str, Any]:
         """Each value as the backend keeps it: ``codec`` JSON text per key (a row, a hash
-        field). ``UnstorableValueError`` names the first key that cannot be stored."""
-        return {key: codec.encode(key, value) for key, value in values.items()}
+        field), taken from ``known`` for the very value encoded there already.
+        ``UnstorableValueError`` names the first key that cannot be stored."""
+        return {
+            key: codec.encode(key, value, codec.reused(known, key, value))
+            for key, value in values.items()
+        }
 
     # -- the contract -----------------------------------------------------------------------
     def read_process(self, name: str) -> ProcessSnapshot | None:
@@ -304,9 +310,10 @@ class BackendStore(StorageBase):
         removed: Collection[str] = (),
         *,
         expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
     ) -> Revision:
         validate_process_name(name)
-        encoded = self._encode_state(changed)
+        encoded = self._encode_state(changed, encodings)
         revision = self._update_state(name, encoded, removed, expected_revision)
         if revision is None:
             if expected_revision is not None and self.process_revision(name) is not None:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from persistence import codec
 from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 
 
@@ -35,6 +36,7 @@ class StorageInterface(Protocol):
         removed: Collection[str] = (),
         *,
         expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
     ) -> Revision:
         """Write only ``changed`` keys and delete only ``removed`` ones; return the new revision.
 
@@ -42,7 +44,9 @@ class StorageInterface(Protocol):
         saving into a process deleted elsewhere must not bring it back. With
         ``expected_revision``, the write happens only when the process is at that revision
         (checked in the same atomic step), else ``RevisionConflictError`` and nothing is
-        written: a migration applied by two servers at once is applied once.
+        written: a migration applied by two servers at once is applied once. ``encodings``:
+        what the caller encoded of ``changed`` already (the sync engine, which measures each
+        value), used for a key whose value is that very object instead of encoding again.
         """
 
     def process_revision(self, name: str) -> Revision | None:

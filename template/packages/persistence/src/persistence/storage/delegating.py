@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from persistence import codec
 from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision
 from persistence.storage.base import StorageBase
 from persistence.storage.contract import StorageInterface
@@ -35,9 +36,10 @@ class DelegatingStorage(StorageBase):
         removed: Collection[str] = (),
         *,
         expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
     ) -> Revision:
         return self.inner.update_process(
-            name, changed, removed, expected_revision=expected_revision
+            name, changed, removed, expected_revision=expected_revision, encodings=encodings
         )
 
     def process_revision(self, name: str) -> Revision | None:

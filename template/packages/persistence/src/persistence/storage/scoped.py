@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from persistence import codec
 from persistence.errors import ProcessExistsError, ProcessNotFoundError, RevisionConflictError
 from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
@@ -72,11 +73,12 @@ class ScopedStorage(DelegatingStorage):
         removed: Collection[str] = (),
         *,
         expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
     ) -> Revision:
         inner = self._inner_name(name)
         try:
             return self.inner.update_process(
-                inner, changed, removed, expected_revision=expected_revision
+                inner, changed, removed, expected_revision=expected_revision, encodings=encodings
             )
         except (ProcessNotFoundError, RevisionConflictError) as error:
             raise self._translate(error, name) from None
