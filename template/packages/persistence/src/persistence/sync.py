@@ -65,6 +65,7 @@ from persistence.errors import (
     UnstorableValueError,
     ValueTooLargeError,
 )
+from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
 from persistence.models import Revision, State
 from persistence.storage import StorageInterface, utc_now
 
@@ -120,6 +121,10 @@ class SaveStatus:
 
     saved_at: datetime | None = None
     changed_elsewhere_at: datetime | None = None
+    # The colleagues' changes the last merge brought, newest first, and the keys this
+    # session then saved its own edit over (the colleague's change it never showed).
+    changed_by: list[Change] = field(default_factory=list)
+    overwritten: dict[str, Change] = field(default_factory=dict)
     unavailable: StorageUnavailableError | None = None
     error: PersistenceError | None = None
     gone: bool = False
@@ -153,6 +158,8 @@ class StateSync:
         max_value_bytes: int | None = None,
         browser: BrowserView | None = None,
         refused: tuple[type[Exception], ...] = (),
+        history: HistoryLimits | None = None,
+        author: str = "",
     ) -> None:
         self.store = store
         self.state = state
@@ -178,6 +185,11 @@ class StateSync:
         self._waiting: dict[str, codec.Encoded] = {}  # held back for the process limit
         self._pending: dict[str, _Delivery] = {}
         self._misfits: dict[str, Any] = {}  # key -> what its widget got instead of the saved value
+        # Each save's change entry (``persistence.history``): its bounds, whom it names, and
+        # the open process's entries, newest first (read with the state, kept up by saves).
+        self._history_limits = history
+        self.author = author
+        self.history: list[Change] = []
 
     # -- choosing the process
     def open(self, name: str) -> None:
@@ -187,16 +199,18 @@ class StateSync:
         and then leaves the current process as it was.
         """
         with self.lock:
-            snapshot = self.store.read_process(name)
+            snapshot = self.store.read_process(name, with_history=True)
             if snapshot is None:
                 raise ProcessNotFoundError(name)
+            incoming, entries = split(snapshot.state)
             # Before its first run a session has shown nothing: a browser that reports
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
             on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
             current = self._current()
-            self._switch_to(name, snapshot.revision, snapshot.updated_at, snapshot.state, current)
-            for key, value in snapshot.state.items():
+            self._switch_to(name, snapshot.revision, snapshot.updated_at, incoming, current)
+            self.history = entries
+            for key, value in incoming.items():
                 self._accept(key, value)
                 if key not in on_screen:
                     self._put(key, value, current)
@@ -216,6 +230,12 @@ class StateSync:
                 self._adopt(self.store.update_process(self.process, {}, removed=[key]))
                 del self._synced[key]
                 self._sizes.pop(key, None)
+
+    def remember(self, change: Change) -> None:
+        """``change`` was written by this session outside a save (an undo, a restore): the
+        next merge brings its values, not a colleague's change."""
+        with self.lock:
+            self.history = [change, *self.history]
 
     # The two calls a widget makes as it registers (``BrowserView.guard``). They take no
     # lock: Streamlit holds its session-state lock around them, and a superseded run's
@@ -358,12 +378,18 @@ class StateSync:
         if not encoded:
             self.status.error = too_large
             return
+        values: dict[str, Any] = {key: changed[key] for key in encoded}
+        removed: list[str] = []
+        change = None
+        limits = self._history_limits
+        if limits is not None and limits.entries > 0:
+            values, removed, change = recorded(
+                values, (), self._synced, self.history, limits, at=utc_now(), by=self.author
+            )
         try:
             # The store encodes what it writes: it gets the text encoded above, not a copy.
             with codec.reusing(encoded):
-                revision = self.store.update_process(
-                    self.process, {key: changed[key] for key in encoded}
-                )
+                revision = self.store.update_process(self.process, values, removed)
         except ProcessNotFoundError:
             self.status.gone = True
             return
@@ -371,6 +397,9 @@ class StateSync:
             self.status.unavailable = error
             return
         self._adopt(revision)
+        if change is not None:
+            dropped = {key.removeprefix(HISTORY_KEY_PREFIX) for key in removed}
+            self.history = [change, *(old for old in self.history if old.id not in dropped)]
         for key, item in encoded.items():
             self._accept(key, changed[key], item.size)
         self._unsaved = bool(self._waiting)
@@ -394,6 +423,7 @@ class StateSync:
         self._synced, self._sizes, self._rejected, self._waiting = {}, {}, {}, {}
         self._misfits = {}
         self._unsaved_seen = {}
+        self.history = []
 
     def _clear_keys_missing_from(self, incoming: State, current: Mapping[Any, Any]) -> None:
         """Remove the previous process's keys that ``incoming`` does not set. A widget on
@@ -415,12 +445,16 @@ class StateSync:
 
     def _merge_remote(self) -> None:
         assert self.process is not None
-        snapshot = self.store.read_process(self.process)
+        snapshot = self.store.read_process(self.process, with_history=True)
         if snapshot is None:
             self.status.gone = True
             return
+        seen = {change.id for change in self.history}
+        incoming, self.history = split(snapshot.state)
+        arrived = [change for change in self.history if change.id not in seen]
+        self.status.changed_by, self.status.overwritten = arrived, {}
         current, synced = self._current(), self._synced
-        for key, remote in snapshot.state.items():
+        for key, remote in incoming.items():
             known = synced.get(key, _MISSING)
             if _same(remote, known):
                 continue
@@ -430,9 +464,11 @@ class StateSync:
                 local = known
             if local is _MISSING or _same(local, known):
                 self._put(key, remote, current)
+            elif by := next((c for c in arrived if key in c.before), None):
+                self.status.overwritten[key] = by  # this run saves the edit on screen
             self._accept(key, remote)
         self.status.changed_elsewhere_at = snapshot.updated_at
-        for key in [key for key in synced if key not in snapshot.state]:
+        for key in [key for key in synced if key not in incoming]:
             if _same(current.get(key, _MISSING), synced[key]):
                 self.state.pop(key, None)
                 self._pending.pop(key, None)
