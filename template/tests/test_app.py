@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from persistence.binding import ProcessCatalog
 from persistence.errors import ProcessExistsError, StorageUnavailableError
+from persistence.history import HistoryStore
 from persistence.settings import get_settings
-from persistence.ui.sidebar import SHOWN_PROCESSES, short_time
+from persistence.ui.sidebar import SHOWN_PROCESSES, author_name, describe_change, short_time
 from persistence.ui.strings import describe, t
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
 from tests.conftest import FakeClock, StoreFactory
@@ -278,6 +279,52 @@ def test_rename_and_delete_with_confirmation(filled: StoreFactory) -> None:
     assert at.selectbox(key="active_process").value is None
 
 
+def test_duplicate_opens_a_copy_holding_the_edit_sent_with_the_click(
+    filled: StoreFactory,
+) -> None:
+    at = start(NAME)
+    visit(at, REPORT)
+    at.text_input(key=key("owner")).input("佐藤")  # committed by the click below
+    at.sidebar.text_input(key="copy_process_name").input("2025年2月_週次レポート")
+    at.sidebar.button(key="copy_process").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="active_process").value == "2025年2月_週次レポート"
+    assert at.text_input(key=key("owner")).value == "佐藤"
+    store = filled()
+    original, copy = store.load_process(NAME), store.load_process("2025年2月_週次レポート")
+    assert original is not None and original[key("owner")] == "佐藤"
+    assert copy == original
+    at.sidebar.button(key="copy_process").click().run()  # no name typed: a default one
+    assert at.selectbox(key="active_process").value == t(
+        "sidebar.copy_default", name="2025年2月_週次レポート"
+    )
+    at.sidebar.text_input(key="copy_process_name").input(NAME)
+    at.sidebar.button(key="copy_process").click().run()
+    assert describe(ProcessExistsError(NAME)) in [str(e.value) for e in at.sidebar.error]
+
+
+def test_the_history_lists_changes_and_undoes_and_restores_them(filled: StoreFactory) -> None:
+    at = start(NAME)
+    visit(at, REPORT)
+    at.text_input(key=key("owner")).input("佐藤").run()
+    at.sidebar.toggle(key="show_history").set_value(True).run()
+    # newest first: the edit, the filling-in, the widgets' defaults of the first visit
+    edited, filling, _ = HistoryStore(filled(), get_settings().history).changes(NAME)
+    line = describe_change(edited, key(""))
+    assert line in [caption.value for caption in at.sidebar.caption]
+    assert t("history.save", keys="owner") in line
+    assert t("history.guest", tag="") in line
+    at.sidebar.button(key=f"undo_change_{edited.id}").click().run()
+    assert at.text_input(key=key("owner")).value == "山田"
+    at.sidebar.button(key=f"restore_change_{edited.id}").click().run()
+    assert at.text_input(key=key("owner")).value == "佐藤"
+    at.sidebar.button(key=f"restore_change_{filling.id}").click().run()
+    assert at.text_input(key=key("owner")).value == "山田"
+    assert not at.exception, at.exception
+    saved = filled().load_process(NAME)
+    assert saved is not None and saved[key("owner")] == "山田"
+
+
 def test_expired_processes_are_not_offered(app_storage: StoreFactory) -> None:
     from tests.conftest import FakeClock
 
@@ -308,6 +355,14 @@ def test_a_change_made_in_another_session_shows_on_the_next_rerun(filled: StoreF
     assert mine.text_input(key=key("owner")).value == "changed elsewhere"
     assert filled().load_process(NAME)[key("progress")] == 80  # type: ignore[index]
     assert filled().load_process(NAME)[key("owner")] == "changed elsewhere"  # type: ignore[index]
+    colleague = HistoryStore(filled(), get_settings().history).changes(NAME)[1]
+    named = t(
+        "status.changed_by",
+        who=author_name(colleague.by),
+        keys="owner",
+        time=colleague.at.astimezone().strftime("%H:%M:%S"),
+    )
+    assert named in [caption.value for caption in mine.sidebar.caption]
 
 
 @pytest.mark.parametrize(

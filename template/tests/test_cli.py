@@ -72,6 +72,15 @@ def test_list_show_and_delete(make_store: StoreFactory) -> None:
     assert persist(make_store, "delete", "2025年1月_週次レポート")[0] == 1
 
 
+def test_copy_starts_a_process_from_another(make_store: StoreFactory) -> None:
+    make_store().save_process("2025年1月_週次レポート", STATE)
+    status, out = persist(make_store, "copy", "2025年1月_週次レポート", "2025年2月_週次レポート")
+    assert status == 0 and "2025年2月_週次レポート" in out
+    assert make_store().load_process("2025年2月_週次レポート") == STATE
+    assert persist(make_store, "copy", "2025年1月_週次レポート", "2025年2月_週次レポート")[0] == 2
+    assert persist(make_store, "copy", "missing", "other")[0] == 1
+
+
 def test_purge_drops_only_expired_processes(make_store: StoreFactory) -> None:
     past = FakeClock()
     past.now = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)

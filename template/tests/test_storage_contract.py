@@ -147,6 +147,40 @@ def test_rename_refuses_a_taken_name_and_a_missing_process(store: StorageInterfa
     assert {info.name for info in store.list_processes()} == {"a", "b"}
 
 
+def test_copy_holds_the_whole_state_and_lives_on_its_own(
+    store: StorageInterface, clock: FakeClock
+) -> None:
+    big = bytes(range(256)) * 400  # over every backend's threshold for a value kept apart
+    store.save_process("2025年1月_週次レポート", {**RICH_STATE, "persist_file": big})
+    clock.advance(minutes=1)
+    info = store.copy_process("2025年1月_週次レポート", "2025年2月_週次レポート")
+    assert info.name == "2025年2月_週次レポート"
+    assert info.updated_at == clock.now
+    copied = store.read_process("2025年2月_週次レポート")
+    assert copied is not None and copied.state == {**RICH_STATE, "persist_file": big}
+    store.update_process("2025年2月_週次レポート", {"persist_owner": "佐藤"})
+    assert store.delete_process("2025年1月_週次レポート")
+    assert store.load_process("2025年2月_週次レポート") == {
+        **RICH_STATE,
+        "persist_owner": "佐藤",
+        "persist_file": big,
+    }
+
+
+def test_copy_refuses_a_taken_name_and_a_missing_process(store: StorageInterface) -> None:
+    store.save_process("a", {"persist_a": 1})
+    store.save_process("b", {"persist_b": 2})
+    with pytest.raises(ProcessExistsError):
+        store.copy_process("a", "b")
+    with pytest.raises(ProcessNotFoundError):
+        store.copy_process("missing", "c")
+    assert store.load_process("b") == {"persist_b": 2}
+    assert {info.name for info in store.list_processes()} == {"a", "b"}
+    store.create_process("empty")
+    store.copy_process("empty", "also empty")
+    assert store.load_process("also empty") == {}
+
+
 def test_list_is_most_recent_first(store: StorageInterface, clock: FakeClock) -> None:
     for name in ["first", "second", "third"]:
         store.create_process(name)

@@ -100,7 +100,9 @@ def test_placeholders_match_across_languages(table: str) -> None:
 
 def test_the_package_holds_no_app_wording() -> None:
     groups = {key.split(".")[0] for key in STRINGS["en"]}
-    assert groups == {"sidebar", "status", "toast", "error", "login", "new", "upload"}, groups
+    assert groups == {"sidebar", "status", "toast", "error", "login", "new", "upload", "history"}, (
+        groups
+    )
 
 
 def _errors() -> list[PersistenceError]:

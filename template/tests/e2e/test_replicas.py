@@ -2,6 +2,7 @@
 
 Two browsers, pinned to different replicas by the proxy's route cookie, work on one process:
 a colleague's change shows without a touch (live updates) and leaves half-typed text alone;
+the colleague is told who changed what and undoes it from the history, live on my page;
 then the replica serving the first browser is killed, and the page carries on through the
 proxy on the other replica with every value the user had entered.
 """
@@ -17,7 +18,11 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed (
 
 from playwright.sync_api import Browser, Page, expect
 
+from persistence.history import HistoryStore
+from persistence.settings import get_settings
 from persistence.storage import StorageInterface
+from persistence.ui.sidebar import author_name
+from persistence.ui.strings import t
 from tests.e2e.conftest import Proxy, StreamlitServer
 from tests.e2e.steps import (
     StreamTap,
@@ -117,6 +122,22 @@ def test_live_updates_and_failover_through_the_proxy(
     )
     expect(draft).to_have_value("まだ途中の文")
     type_into(colleague, "notes", values[key("notes")])  # the colleague thinks better of it
+
+    # The colleague is told who changed what, and undoes it from the history: it is undone
+    # on my page too, live.
+    mine_last = HistoryStore(store, get_settings().history).changes(NAME)[0]
+    told = t(
+        "status.changed_by",
+        who=author_name(mine_last.by),
+        keys="owner",
+        time=mine_last.at.astimezone().strftime("%H:%M:%S"),
+    )
+    expect(colleague.get_by_text(told)).to_be_visible(timeout=LIVE_WITHIN_MS)
+    widget(colleague, "show_history").get_by_text(t("sidebar.history")).click()
+    widget(colleague, f"undo_change_{mine_last.id}").get_by_role("button").click()
+    values = {**values, key("owner"): "山田 太郎"}
+    expect_values(mine, values, timeout=LIVE_WITHIN_MS)
+    wait_until_saved(store, NAME, values, mine)
 
     # Failover: the replica serving my browser dies; the page carries on through the proxy.
     killed_at = time.monotonic()

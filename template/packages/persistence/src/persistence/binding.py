@@ -8,8 +8,9 @@ only draws and calls ``create``, ``open``, ``rename``, ``delete`` and ``close``.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -19,16 +20,20 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from persistence.browser import StreamlitBrowser
 from persistence.errors import LoginRequiredError, PersistenceError
 from persistence.expiry import start_expiry
+from persistence.history import Change, HistoryStore
 from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
-from persistence.storage import StorageInterface, open_storage
+from persistence.storage import StorageInterface, open_storage, utc_now
 from persistence.storage.scoped import MAX_SCOPED_NAME_LENGTH, ScopedStorage
 from persistence.sync import SaveStatus, StateSync
 
 SESSION_KEY = "_persistence_session"
 QUERY_PARAM = "process"
+GUEST_PREFIX = "guest:"  # an author who is not signed in: a tag of the browser session
+
+_Revert = Callable[..., Change | None]  # HistoryStore.undo or HistoryStore.restore
 
 
 class _Listing:
@@ -193,6 +198,45 @@ class PersistentSession:
         self.catalog.invalidate()
         self.open(new)
 
+    def copy(self, new: str) -> str | None:
+        """Copy the open process, as stored, under ``new`` and name the copy in the URL, so
+        the next run opens it (this run's widgets are drawn: their keys cannot change now);
+        return the copy's name. Called once the run has saved, the copy holds every edit
+        the run brought."""
+        source = self.process
+        if source is None:
+            return None
+        new = self._valid_name(new)
+        self.sync.store.copy_process(source, new)
+        self.catalog.invalidate()
+        st.query_params[QUERY_PARAM] = new
+        return new
+
+    # -- its history
+    @property
+    def changes(self) -> list[Change]:
+        """The open process's change entries, newest first."""
+        return self.sync.history
+
+    def undo(self, change_id: str) -> Change | None:
+        """Put the keys change ``change_id`` wrote back to what they held before it: a
+        change of its own, which this run merges as a colleague's (so do the other open
+        sessions); ``None`` when there was nothing to change."""
+        return self._revert(HistoryStore.undo, change_id)
+
+    def restore(self, change_id: str) -> Change | None:
+        """Make the open process as it was right after change ``change_id``."""
+        return self._revert(HistoryStore.restore, change_id)
+
+    def _revert(self, how: _Revert, change_id: str) -> Change | None:
+        if self.process is None:
+            return None
+        history = HistoryStore(self.sync.store, get_settings().history)
+        change = how(history, self.process, change_id, by=self.sync.author, at=utc_now())
+        if change is not None:
+            self.sync.remember(change)
+        return change
+
     def delete(self) -> str | None:
         """Delete the open process and close it; return its name."""
         name = self.process
@@ -261,6 +305,19 @@ def signed_in_owner() -> str | None:
     return str(identity)
 
 
+def author_label() -> str:
+    """Whom this session's change entries name: the signed-in user's e-mail (else name);
+    without sign-in, ``guest:`` and a tag of the browser session, the same for its life."""
+    user = st.user
+    if user.get("is_logged_in"):
+        identity = user.get("email") or user.get("name")
+        if identity:
+            return str(identity)
+    context = get_script_run_ctx()
+    session_id = "" if context is None else context.session_id
+    return GUEST_PREFIX + hashlib.sha256(session_id.encode("utf-8")).hexdigest()[:6]
+
+
 def get_session(migrations: AppMigrations | None = None) -> PersistentSession:
     """This browser session's ``PersistentSession``, created on first use (and again when
     a different user signs in within the same browser session). ``migrations``: the app's,
@@ -283,6 +340,8 @@ def get_session(migrations: AppMigrations | None = None) -> PersistentSession:
         max_value_bytes=settings.max_value_bytes,
         browser=StreamlitBrowser(),
         refused=(StreamlitAPIException,),
+        history=settings.history,
+        author=author_label(),
     )
     session = PersistentSession(
         sync,

@@ -1,5 +1,5 @@
-"""``persist``: list, show, delete, purge, export and import processes from a shell, and
-``ping`` the store (a readiness check).
+"""``persist``: list, show, history, copy, delete, purge, export and import processes from
+a shell, and ``ping`` the store (a readiness check).
 
 Uses the same settings as the app (``PERSIST_STORAGE_URL`` ...), so operators and scripts
 see exactly what the app sees. Every failure is one line on stderr and an exit status
@@ -26,6 +26,7 @@ from persistence.errors import (
     UnsupportedFormatError,
 )
 from persistence.health import DEFAULT_TIMEOUT, touch, within
+from persistence.history import Change, HistoryStore
 from persistence.migrations import describe_plan, migrate_all, project_migrations
 from persistence.models import ProcessRecord
 from persistence.names import validate_process_name
@@ -40,7 +41,7 @@ EXIT_OK, EXIT_NOT_FOUND, EXIT_DATA, EXIT_UNAVAILABLE = 0, 1, 2, 3
 EXIT_MIGRATION, EXIT_INCOMPLETE = 4, 5
 EXIT_CODES = {
     EXIT_OK: "success",
-    EXIT_NOT_FOUND: "process not found (show, delete)",
+    EXIT_NOT_FOUND: "process not found (show, history, copy, delete)",
     EXIT_DATA: "usage or data error: a bad argument, setting or storage URL, an export file "
     "that cannot be imported (nothing is imported), a corrupt process",
     EXIT_UNAVAILABLE: "storage unavailable: the server cannot be reached or refuses the "
@@ -53,7 +54,7 @@ EXIT_CODES = {
 }
 
 DESCRIPTION = """\
-List, show, delete, purge, export and import the processes of this project's storage.
+List, show, history, copy, delete, purge, export and import the processes of this project's storage.
 
 The command uses the app's settings: PERSIST_STORAGE_URL and the other PERSIST_* variables,
 then the [persistence] table of .streamlit/secrets.toml, then defaults.toml. A relative
@@ -66,24 +67,25 @@ def _epilog() -> str:
     return "exit status:\n" + "\n".join(lines)
 
 
-def export_document(store: StorageInterface) -> dict[str, Any]:
+def export_document(store: StorageInterface, *, history: bool = True) -> dict[str, Any]:
     """Every process as one backend-neutral, versioned document; ``CorruptProcessError``
     for the first process that cannot be read."""
-    document, _ = export_readable(store, strict=True)
+    document, _ = export_readable(store, strict=True, history=history)
     return document
 
 
 def export_readable(
-    store: StorageInterface, *, strict: bool = False
+    store: StorageInterface, *, strict: bool = False, history: bool = True
 ) -> tuple[dict[str, Any], list[CorruptProcessError]]:
     """Every readable process as one backend-neutral, versioned document, and why each
     other one cannot be read (``strict``: raise the first of those instead). One bad record
-    must not stop the backup of all the others."""
+    must not stop the backup of all the others. ``history``: with each process's change
+    entries (keys of its state, as stored), which an import then writes back."""
     processes = []
     unreadable: list[CorruptProcessError] = []
     for info in store.list_processes():
         try:
-            snapshot = store.read_process(info.name)
+            snapshot = store.read_process(info.name, with_history=history)
         except CorruptProcessError as error:
             if strict:
                 raise
@@ -261,6 +263,36 @@ def _command_show(store: StorageInterface, args: argparse.Namespace, out: TextIO
     return EXIT_OK
 
 
+def _command_copy(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
+    store.copy_process(args.source, args.target)
+    out.write(f"copied {args.source} to {args.target}\n")
+    return EXIT_OK
+
+
+def _command_history(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
+    if not store.process_exists(args.name):
+        raise ProcessNotFoundError(args.name)
+    changes = HistoryStore(store, get_settings().history).changes(args.name)
+    if args.json:
+        _print_json([describe_change(change) for change in changes], out)
+        return EXIT_OK
+    for change in changes:
+        when = change.at.astimezone().isoformat(timespec="seconds")
+        out.write(f"{when}\t{change.by}\t{change.kind}\t{', '.join(change.keys)}\t{change.id}\n")
+    return EXIT_OK
+
+
+def describe_change(change: Change) -> dict[str, Any]:
+    """One change entry for ``persist history --json``: what the sidebar lists."""
+    return {
+        "id": change.id,
+        "at": change.at.isoformat(),
+        "by": change.by,
+        "kind": change.kind,
+        "keys": change.keys,
+    }
+
+
 def _command_delete(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
     if not store.delete_process(args.name):
         raise ProcessNotFoundError(args.name)
@@ -277,7 +309,7 @@ def _command_purge(store: StorageInterface, args: argparse.Namespace, out: TextI
 
 
 def _command_export(store: StorageInterface, args: argparse.Namespace, out: TextIO) -> int:
-    document, unreadable = export_readable(store, strict=args.strict)
+    document, unreadable = export_readable(store, strict=args.strict, history=not args.no_history)
     _print_json(document, out)
     for error in unreadable:  # one line each, as every message of the command
         print(f"persist: not exported: {' '.join(str(error).splitlines())}", file=sys.stderr)
@@ -346,6 +378,25 @@ def _parser() -> argparse.ArgumentParser:
         '"date", "v": "2025-01-31"}, so that they come back as the same Python types',
     )
     show.set_defaults(run=_command_show)
+    copy = commands.add_parser(
+        "copy",
+        help="copy one process under a new name",
+        description="Create TARGET holding everything saved in SOURCE (tables and files "
+        "included), with its own retention clock. A TARGET that exists is left as it is "
+        f"(exit {EXIT_DATA}).",
+    )
+    copy.add_argument("source")
+    copy.add_argument("target")
+    copy.set_defaults(run=_command_copy)
+    history = commands.add_parser(
+        "history",
+        help="one process's latest changes, newest first",
+        description="One process's change history, newest first: when, who, what kind of "
+        "change (save, undo, restore), which keys, and the change's id (tab-separated).",
+    )
+    history.add_argument("name")
+    history.add_argument("--json", action="store_true", help="as a JSON list")
+    history.set_defaults(run=_command_history)
     delete = commands.add_parser("delete", help="delete one process")
     delete.add_argument("name")
     delete.set_defaults(run=_command_delete)
@@ -358,6 +409,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Every readable process as one JSON document on stdout. A process "
         "that cannot be read is named on stderr and the exit status is "
         f"{EXIT_INCOMPLETE}; --strict exits {EXIT_DATA} with nothing exported instead.",
+    )
+    export.add_argument(
+        "--no-history",
+        action="store_true",
+        help="leave out each process's change history (kept by default; import writes it back)",
     )
     export.add_argument(
         "--strict",

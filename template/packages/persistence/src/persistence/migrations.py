@@ -45,6 +45,7 @@ from persistence.errors import (
     PersistenceError,
     RevisionConflictError,
 )
+from persistence.history import is_history_key, without_history
 from persistence.models import ProcessInfo, ProcessSnapshot, State
 from persistence.storage.contract import StorageInterface
 from persistence.storage.delegating import DelegatingStorage
@@ -220,20 +221,23 @@ def migrate_process(
     store: StorageInterface, name: str, app: AppMigrations, *, dry_run: bool = False
 ) -> tuple[ProcessSnapshot | None, Plan | None]:
     """Read process ``name`` and migrate it, once: ``(snapshot, plan)``, the snapshot as it
-    is now (migrated, without the record; ``None`` when there is no such process) and what
-    was applied (``None``: nothing to do). With ``dry_run``, nothing is written and the
-    snapshot is the stored one.
+    is now (migrated, without the record, with the change entries; ``None`` when there is
+    no such process) and what was applied (``None``: nothing to do). With ``dry_run``,
+    nothing is written and the snapshot is the stored one.
 
     The migrated keys and the record are one write conditional on the revision that was
     read: when another server wrote meanwhile (migrating it too, say), the process is read
     and planned again, so no migration is applied twice."""
     expected = None
     for _ in range(ATTEMPTS):
-        snapshot = store.read_process(name)
+        snapshot = store.read_process(name, with_history=True)
         if snapshot is None:
             return None, None
         expected = snapshot.revision
-        plan = plan_migration(name, snapshot.state, app)
+        # Migrations see the app's keys: the change entries are kept as they are.
+        entries = {key: value for key, value in snapshot.state.items() if is_history_key(key)}
+        app_state = without_history(snapshot).state
+        plan = plan_migration(name, app_state, app)
         if plan is None or dry_run:
             return _without_record(snapshot), plan
         try:
@@ -245,7 +249,7 @@ def migrate_process(
             )
         except RevisionConflictError:
             continue
-        return replace(snapshot, state=plan.state, revision=revision), plan
+        return replace(snapshot, state={**plan.state, **entries}, revision=revision), plan
     raise RevisionConflictError(name, expected or 0)
 
 
@@ -258,9 +262,12 @@ class MigratingStorage(DelegatingStorage):
         super().__init__(inner)
         self.app = app
 
-    def read_process(self, name: str) -> ProcessSnapshot | None:
+    def _read_stored(self, name: str) -> ProcessSnapshot | None:
         snapshot, _ = migrate_process(self.inner, name, self.app)
         return snapshot
+
+    # ``copy_process`` is the inner store's: a copy is what is stored, with every app's
+    # record of the migrations it had (a read here would keep only this app's).
 
     def create_process(self, name: str) -> ProcessInfo:
         """A new process is made by today's code: it records every migration as had."""

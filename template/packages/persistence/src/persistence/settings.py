@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from persistence.errors import ConfigurationError
+from persistence.history import HistoryLimits
 
 _DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 
@@ -84,6 +85,8 @@ class Settings:
     max_value_bytes: int
     app_title: str
     live_update_seconds: int
+    history_entries: int = 50
+    history_bytes: int = 4 * 2**20
     # False: the app runs with the binding off (nothing read or saved): what `make load`
     # compares persistence against. A deployment never needs it.
     enabled: bool = True
@@ -91,6 +94,10 @@ class Settings:
     @property
     def retention(self) -> timedelta:
         return timedelta(days=self.retention_days)
+
+    @property
+    def history(self) -> HistoryLimits:
+        return HistoryLimits(self.history_entries, self.history_bytes, self.retention)
 
 
 # What a deployment may change. The backend and the key prefix are fixed by the template
@@ -104,6 +111,8 @@ _ENV_NAMES = {
     "max_value_bytes": "PERSIST_MAX_VALUE_BYTES",
     "process_scope": "PERSIST_PROCESS_SCOPE",
     "live_update_seconds": "PERSIST_LIVE_UPDATE_SECONDS",
+    "history_entries": "PERSIST_HISTORY_ENTRIES",
+    "history_bytes": "PERSIST_HISTORY_BYTES",
     "enabled": "PERSIST_ENABLED",
 }
 
@@ -166,6 +175,8 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         max_value_bytes=_as_int("max_value_bytes", merged["max_value_bytes"], 1, 2**40),
         app_title=str(merged["app_title"]),
         live_update_seconds=_as_int("live_update_seconds", merged["live_update_seconds"], 0, 3600),
+        history_entries=_as_int("history_entries", merged.get("history_entries", 50), 0, 10_000),
+        history_bytes=_as_int("history_bytes", merged.get("history_bytes", 4 * 2**20), 0, 2**40),
         enabled=_as_bool("enabled", merged.get("enabled", True)),
     )
 

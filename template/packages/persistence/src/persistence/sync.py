@@ -61,6 +61,7 @@ from persistence.errors import (
     ProcessTooLargeError,
     StorageUnavailableError,
 )
+from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
 from persistence.limits import SizeLimits
 from persistence.models import Revision, State
 from persistence.storage import StorageInterface, utc_now
@@ -72,6 +73,10 @@ class SaveStatus:
 
     saved_at: datetime | None = None
     changed_elsewhere_at: datetime | None = None
+    # The colleagues' changes the last merge brought, newest first, and the keys this
+    # session then saved its own edit over (the colleague's change it never showed).
+    changed_by: list[Change] = field(default_factory=list)
+    overwritten: dict[str, Change] = field(default_factory=dict)
     unavailable: StorageUnavailableError | None = None
     error: PersistenceError | None = None
     gone: bool = False
@@ -94,6 +99,8 @@ class StateSync:
         max_value_bytes: int | None = None,
         browser: BrowserView | None = None,
         refused: tuple[type[Exception], ...] = (),
+        history: HistoryLimits | None = None,
+        author: str = "",
     ) -> None:
         self.store = store
         self.state = state
@@ -114,6 +121,11 @@ class StateSync:
         self._storage_down = False
         self._synced: State = {}
         self._misfits: dict[str, Any] = {}  # key -> what its widget got instead of the saved value
+        # Each save's change entry (``persistence.history``): its bounds, whom it names, and
+        # the open process's entries, newest first (read with the state, kept up by saves).
+        self._history_limits = history
+        self.author = author
+        self.history: list[Change] = []
 
     # -- choosing the process
     def open(self, name: str) -> None:
@@ -123,16 +135,18 @@ class StateSync:
         and then leaves the current process as it was.
         """
         with self.lock:
-            snapshot = self.store.read_process(name)
+            snapshot = self.store.read_process(name, with_history=True)
             if snapshot is None:
                 raise ProcessNotFoundError(name)
+            incoming, entries = split(snapshot.state)
             # Before its first run a session has shown nothing: a browser that reports
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
             on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
             current = self._current()
-            self._switch_to(name, snapshot.revision, snapshot.updated_at, snapshot.state, current)
-            for key, value in snapshot.state.items():
+            self._switch_to(name, snapshot.revision, snapshot.updated_at, incoming, current)
+            self.history = entries
+            for key, value in incoming.items():
                 self._accept(key, value)
                 if key not in on_screen:
                     self._deliveries.put(key, value, current)
@@ -150,6 +164,12 @@ class StateSync:
             if self.process is not None and key in self._synced:
                 self._adopt(self.store.update_process(self.process, {}, removed=[key]))
                 del self._synced[key]
+
+    def remember(self, change: Change) -> None:
+        """``change`` was written by this session outside a save (an undo, a restore): the
+        next merge brings its values, not a colleague's change."""
+        with self.lock:
+            self.history = [change, *self.history]
 
     # The two calls a widget makes as it registers (``BrowserView.guard``). They take no
     # lock: Streamlit holds its session-state lock around them, and a superseded run's
@@ -301,10 +321,18 @@ class StateSync:
         if not encoded:
             self.status.error = too_large
             return
+        values: dict[str, Any] = {key: changed[key] for key in encoded}
+        removed: list[str] = []
+        change = None
+        limits = self._history_limits
+        if limits is not None and limits.entries > 0:
+            values, removed, change = recorded(
+                values, (), self._synced, self.history, limits, at=utc_now(), by=self.author
+            )
         try:
             # The store encodes what it writes: it gets the encodings made above, not a copy.
             revision = self.store.update_process(
-                self.process, {key: changed[key] for key in encoded}, encodings=encoded
+                self.process, values, removed, encodings=encoded
             )
         except ProcessNotFoundError:
             self.status.gone = True
@@ -313,6 +341,9 @@ class StateSync:
             self.status.unavailable = error
             return
         self._adopt(revision)
+        if change is not None:
+            dropped = {key.removeprefix(HISTORY_KEY_PREFIX) for key in removed}
+            self.history = [change, *(old for old in self.history if old.id not in dropped)]
         for key, item in encoded.items():
             self._accept(key, changed[key], item.size)
         self._unsaved = self._limits.holds_back
@@ -337,6 +368,7 @@ class StateSync:
         self._limits.reset()
         self._misfits = {}
         self._unsaved_seen = {}
+        self.history = []
 
     def _adopt(self, revision: Revision) -> None:
         """Take the revision of our own write only when it directly follows the one we know:
@@ -346,12 +378,16 @@ class StateSync:
 
     def _merge_remote(self) -> None:
         assert self.process is not None
-        snapshot = self.store.read_process(self.process)
+        snapshot = self.store.read_process(self.process, with_history=True)
         if snapshot is None:
             self.status.gone = True
             return
+        seen = {change.id for change in self.history}
+        incoming, self.history = split(snapshot.state)
+        arrived = [change for change in self.history if change.id not in seen]
+        self.status.changed_by, self.status.overwritten = arrived, {}
         current, synced = self._current(), self._synced
-        for key, remote in snapshot.state.items():
+        for key, remote in incoming.items():
             known = synced.get(key, MISSING)
             if same(remote, known):
                 continue
@@ -361,9 +397,11 @@ class StateSync:
                 local = known
             if local is MISSING or same(local, known):
                 self._deliveries.put(key, remote, current)
+            elif by := next((c for c in arrived if key in c.before), None):
+                self.status.overwritten[key] = by  # this run saves the edit on screen
             self._accept(key, remote)
         self.status.changed_elsewhere_at = snapshot.updated_at
-        for key in [key for key in synced if key not in snapshot.state]:
+        for key in [key for key in synced if key not in incoming]:
             if same(current.get(key, MISSING), synced[key]):
                 self._deliveries.remove(key)
             del synced[key]

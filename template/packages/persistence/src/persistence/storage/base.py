@@ -32,6 +32,7 @@ from persistence.errors import (
     RevisionConflictError,
     StorageUnavailableError,
 )
+from persistence.history import without_history
 from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
 from persistence.names import validate_process_name
 
@@ -185,13 +186,37 @@ class StorageBase(ABC):
     """The reads every implementation derives instead of writing them again."""
 
     @abstractmethod
-    def read_process(self, name: str) -> ProcessSnapshot | None: ...
+    def _read_stored(self, name: str) -> ProcessSnapshot | None:
+        """Every stored key of ``name``, its change entries included."""
+
+    def read_process(self, name: str, *, with_history: bool = False) -> ProcessSnapshot | None:
+        snapshot = self._read_stored(name)
+        if snapshot is None or with_history:
+            return snapshot
+        return without_history(snapshot)
 
     @abstractmethod
     def process_revision(self, name: str) -> Revision | None: ...
 
     @abstractmethod
     def list_processes(self) -> list[ProcessInfo]: ...
+
+    @abstractmethod
+    def create_process(self, name: str) -> ProcessInfo: ...
+
+    @abstractmethod
+    def update_process(
+        self,
+        name: str,
+        changed: Mapping[str, Any],
+        removed: Collection[str] = (),
+        *,
+        expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
+    ) -> Revision: ...
+
+    @abstractmethod
+    def delete_process(self, name: str) -> bool: ...
 
     def list_processes_by_prefix(self, prefix: str) -> list[ProcessInfo]:
         """Correct for any store, but it reads every process: a backend with an index on
@@ -204,6 +229,27 @@ class StorageBase(ABC):
 
     def process_exists(self, name: str) -> bool:
         return self.process_revision(name) is not None
+
+    def copy_process(self, source: str, target: str) -> ProcessInfo:
+        """Correct for any store through its own calls (a wrapper's names stay its own):
+        the target is created first, so a taken name writes nothing, then filled; a fill
+        that fails deletes it again. The copy's history starts empty."""
+        snapshot = self.read_process(source)
+        if snapshot is None:
+            raise ProcessNotFoundError(source)
+        info = self.create_process(target)
+        if not snapshot.state:
+            return info
+        try:
+            self.update_process(target, snapshot.state)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the fill's error is the one to report
+                self.delete_process(target)
+            raise
+        copied = self.read_process(target)
+        if copied is None:  # deleted by someone else at once: as if never copied
+            raise ProcessNotFoundError(target)
+        return ProcessInfo(copied.name, copied.updated_at)
 
 
 class BackendStore(StorageBase):
@@ -279,7 +325,7 @@ class BackendStore(StorageBase):
         }
 
     # -- the contract -----------------------------------------------------------------------
-    def read_process(self, name: str) -> ProcessSnapshot | None:
+    def _read_stored(self, name: str) -> ProcessSnapshot | None:
         return self._snapshot_of(validate_process_name(name))
 
     def process_revision(self, name: str) -> Revision | None:

@@ -26,8 +26,9 @@ class StorageInterface(Protocol):
         """The state of ``name``, or ``None`` when there is no such (unexpired) process."""
 
     # -- what a real app needs --------------------------------------------------------------
-    def read_process(self, name: str) -> ProcessSnapshot | None:
-        """State plus revision and last update, or ``None``."""
+    def read_process(self, name: str, *, with_history: bool = False) -> ProcessSnapshot | None:
+        """State plus revision and last update, or ``None``. The process's change entries
+        (``persistence.history``) are keys of its state only ``with_history``."""
 
     def update_process(
         self,
@@ -57,6 +58,11 @@ class StorageInterface(Protocol):
 
     def rename_process(self, old: str, new: str) -> None:
         """Rename keeping the state; ``ProcessNotFoundError`` / ``ProcessExistsError``."""
+
+    def copy_process(self, source: str, target: str) -> ProcessInfo:
+        """Create ``target`` holding a copy of ``source``'s whole state (its own revision
+        and retention clock); ``ProcessNotFoundError`` / ``ProcessExistsError``, and then
+        nothing is written."""
 
     def delete_process(self, name: str) -> bool:
         """Delete; ``True`` when something was deleted."""

@@ -26,8 +26,8 @@ class DelegatingStorage(StorageBase):
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
         self.inner.save_process(name, data)
 
-    def read_process(self, name: str) -> ProcessSnapshot | None:
-        return self.inner.read_process(name)
+    def _read_stored(self, name: str) -> ProcessSnapshot | None:
+        return self.inner.read_process(name, with_history=True)
 
     def update_process(
         self,
@@ -50,6 +50,9 @@ class DelegatingStorage(StorageBase):
 
     def rename_process(self, old: str, new: str) -> None:
         self.inner.rename_process(old, new)
+
+    def copy_process(self, source: str, target: str) -> ProcessInfo:
+        return self.inner.copy_process(source, target)
 
     def delete_process(self, name: str) -> bool:
         return self.inner.delete_process(name)

@@ -62,8 +62,8 @@ class ScopedStorage(DelegatingStorage):
     def save_process(self, name: str, data: Mapping[str, Any]) -> None:
         self.inner.save_process(self._inner_name(name), data)
 
-    def read_process(self, name: str) -> ProcessSnapshot | None:
-        snapshot = self.inner.read_process(self._inner_name(name))
+    def _read_stored(self, name: str) -> ProcessSnapshot | None:
+        snapshot = self.inner.read_process(self._inner_name(name), with_history=True)
         return None if snapshot is None else replace(snapshot, name=name)
 
     def update_process(
@@ -100,6 +100,15 @@ class ScopedStorage(DelegatingStorage):
             raise self._translate(error, old) from None
         except ProcessExistsError as error:
             raise self._translate(error, new) from None
+
+    def copy_process(self, source: str, target: str) -> ProcessInfo:
+        try:
+            info = self.inner.copy_process(self._inner_name(source), self._inner_name(target))
+        except ProcessNotFoundError as error:
+            raise self._translate(error, source) from None
+        except ProcessExistsError as error:
+            raise self._translate(error, target) from None
+        return replace(info, name=target)
 
     def delete_process(self, name: str) -> bool:
         return self.inner.delete_process(self._inner_name(name))

@@ -1,4 +1,5 @@
-"""The process sidebar: pick, rename and delete processes, and see whether work is saved."""
+"""The process sidebar: pick, rename, duplicate and delete processes, and see whether work
+is saved."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import datetime
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from persistence.binding import PersistentSession, get_session, persistent_run
+from persistence.binding import GUEST_PREFIX, PersistentSession, get_session, persistent_run
 from persistence.errors import PersistenceError, StorageUnavailableError
+from persistence.history import Change
 from persistence.migrations import AppMigrations
 from persistence.settings import get_settings
 from persistence.ui.login import require_login
@@ -19,10 +21,16 @@ from persistence.ui.strings import describe, t
 SELECTOR_KEY = "active_process"
 SEARCH_KEY = "process_search"
 RENAME_KEY = "rename_process_name"
+COPY_KEY = "copy_process_name"
+HISTORY_KEY = "show_history"
+# The history lists this many of the open process's latest changes.
+SHOWN_CHANGES = 10
+SHOWN_ARRIVALS = 3  # the colleagues' changes the status names at once
 # The selector offers this many processes, most recently updated first; with more, a search
 # box finds the others. Each rerun sends the options to the browser: keep them few.
 SHOWN_PROCESSES = 50
 _CONFIRM_DELETE = "_confirm_delete_process"
+_COPY_TO = "_copy_process_to"  # the copy's name, asked for in a callback, made after the save
 _ERROR = "_process_error"
 
 
@@ -63,6 +71,73 @@ def _on_rename(session: PersistentSession) -> None:
     st.toast(t("toast.renamed", name=session.process))
 
 
+def _on_copy(session: PersistentSession) -> None:
+    typed = str(st.session_state.get(COPY_KEY, "")).strip()
+    st.session_state[_COPY_TO] = typed or t("sidebar.copy_default", name=session.process)
+    st.session_state[COPY_KEY] = ""
+
+
+def _copy_when_asked(session: PersistentSession) -> None:
+    """Make the copy asked for in this run, now that the run has saved (so the copy holds
+    the edit sent with the click), and rerun: the next run opens the copy, or says why
+    there is none."""
+    target = st.session_state.pop(_COPY_TO, None)
+    if target is None:
+        return
+    try:
+        name = session.copy(target)
+    except PersistenceError as error:
+        report_error(error)
+    else:
+        if name is not None:
+            st.toast(t("toast.copied", name=name))
+    st.rerun()
+
+
+def _on_revert(session: PersistentSession, kind: str, change_id: str) -> None:
+    try:
+        change = session.undo(change_id) if kind == "undo" else session.restore(change_id)
+    except PersistenceError as error:
+        report_error(error)
+        return
+    st.toast(t(f"toast.{kind}" if change is not None else "toast.unchanged"))
+
+
+def describe_change(change: Change, prefix: str) -> str:
+    """``change`` in one line for the sidebar: time, who, what, in the UI language."""
+    keys = ", ".join(key.removeprefix(prefix) for key in change.keys)
+    what = t(f"history.{change.kind}", keys=keys)
+    return t("history.entry", time=short_time(change.at), who=author_name(change.by), what=what)
+
+
+def author_name(author: str) -> str:
+    """Whom a change entry names, for the UI: an e-mail as it is, a guest in words."""
+    if author.startswith(GUEST_PREFIX):
+        return t("history.guest", tag=author.removeprefix(GUEST_PREFIX))
+    return author
+
+
+def _history(session: PersistentSession) -> None:
+    """The open process's latest changes, newest first, each with its undo and restore.
+    Behind a toggle: a closed one is the only widget it adds to a rerun."""
+    if not st.toggle(t("sidebar.history"), key=HISTORY_KEY):
+        return
+    changes = session.changes[:SHOWN_CHANGES]
+    if not changes:
+        st.caption(t("history.none"))
+    prefix = get_settings().key_prefix
+    for change in changes:
+        st.caption(describe_change(change, prefix))
+        left, right = st.columns(2)
+        for column, kind in ((left, "undo"), (right, "restore")):
+            column.button(
+                t(f"history.{kind}_button"),
+                key=f"{kind}_change_{change.id}",
+                on_click=_on_revert,
+                args=(session, kind, change.id),
+            )
+
+
 def _on_delete(session: PersistentSession) -> None:
     st.session_state[_CONFIRM_DELETE] = False
     try:
@@ -87,9 +162,17 @@ def _status_line(session: PersistentSession) -> None:
         st.caption(t("status.unsaved"))
     elif status.saved_at is not None:
         st.caption(t("status.saved", time=status.saved_at.astimezone().strftime("%H:%M:%S")))
-    if status.changed_elsewhere_at is not None:
+    prefix = get_settings().key_prefix
+    for change in status.changed_by[:SHOWN_ARRIVALS]:
+        when = change.at.astimezone().strftime("%H:%M:%S")
+        keys = ", ".join(key.removeprefix(prefix) for key in change.keys)
+        st.caption(t("status.changed_by", who=author_name(change.by), keys=keys, time=when))
+    if status.changed_elsewhere_at is not None and not status.changed_by:
         when = status.changed_elsewhere_at.astimezone().strftime("%H:%M:%S")
         st.caption(t("status.changed_elsewhere", time=when))
+    for key, change in status.overwritten.items():
+        name = key.removeprefix(prefix)
+        st.warning(t("status.overwritten", who=author_name(change.by), name=name))
     for error in status.unstorable.values():
         st.warning(t("status.unstorable", detail=describe(error)))
     for key in status.misfit:
@@ -115,6 +198,7 @@ def persistent_app(migrations: AppMigrations | None = None) -> Iterator[Persiste
             status_slot = process_sidebar(session)
             _watch_for_changes(session)
             yield session
+        _copy_when_asked(session)
     finally:
         if status_slot is not None:
             with status_slot:
@@ -200,6 +284,7 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
             st.caption(t("sidebar.more", total=total, shown=len(shown)))
         status_slot = st.container()
         if session.process is not None:
+            _history(session)
             _manage(session)
     return status_slot
 
@@ -209,6 +294,18 @@ def _manage(session: PersistentSession) -> None:
         st.text_input(t("sidebar.rename_label"), key=RENAME_KEY)
         st.button(
             t("sidebar.rename_button"), key="rename_process", on_click=_on_rename, args=(session,)
+        )
+        st.text_input(
+            t("sidebar.copy_label"),
+            key=COPY_KEY,
+            placeholder=t("sidebar.copy_default", name=session.process),
+        )
+        st.button(
+            t("sidebar.copy_button"),
+            key="copy_process",
+            help=t("sidebar.copy_help"),
+            on_click=_on_copy,
+            args=(session,),
         )
         if not st.session_state.get(_CONFIRM_DELETE):
             if st.button(t("sidebar.delete_button"), key="delete_process"):
