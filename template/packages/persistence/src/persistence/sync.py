@@ -331,9 +331,7 @@ class StateSync:
             )
         try:
             # The store encodes what it writes: it gets the encodings made above, not a copy.
-            revision = self.store.update_process(
-                self.process, values, removed, encodings=encoded
-            )
+            revision = self.store.update_process(self.process, values, removed, encodings=encoded)
         except ProcessNotFoundError:
             self.status.gone = True
             return
