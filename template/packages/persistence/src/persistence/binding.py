@@ -17,13 +17,17 @@ from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from persistence.browser import StreamlitBrowser
+from persistence.dev_login import development_user
 from persistence.errors import LoginRequiredError, PersistenceError
 from persistence.expiry import start_expiry
+from persistence.logs import configure_logging
+from persistence.metrics import server_metrics
 from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
+from persistence.storage.observed import ObservedStorage
 from persistence.storage.scoped import MAX_SCOPED_NAME_LENGTH, ScopedStorage
 from persistence.sync import SaveStatus, StateSync
 
@@ -100,8 +104,11 @@ class ProcessCatalog:
 def server_storage() -> StorageInterface:
     """One store (and connection pool) per server process, shared by every session, and the
     thread that purges its expired processes at most once an hour (``persistence.expiry``):
-    never part of a rerun."""
-    store = open_storage()
+    never part of a rerun. Its outages are logged and its saves counted
+    (``persistence.storage.observed``); the server's logging is configured here, once."""
+    configure_logging()
+    backend = get_settings().backend
+    store = ObservedStorage(open_storage(), backend, server_metrics())
     start_expiry(store)
     return store
 
@@ -254,6 +261,9 @@ def signed_in_owner() -> str | None:
     """The identity processes are scoped to: ``None`` when everyone shares every process."""
     if get_settings().process_scope != "per_user":
         return None
+    developer = development_user()  # PERSIST_DEV_USER, on a loopback address only
+    if developer is not None:
+        return developer
     user = st.user
     identity = (user.get("email") or user.get("sub")) if user.get("is_logged_in") else None
     if not identity:
