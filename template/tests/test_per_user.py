@@ -171,7 +171,7 @@ def test_the_development_sign_in_refuses_a_server_others_can_reach(
 ) -> None:
     from streamlit import config
 
-    config.set_option("server.address", "0.0.0.0")  # noqa: S104 - what the image listens on
+    config.set_option("server.address", "0.0.0.0")  # what the image listens on
     at = AppTest.from_file(MAIN_APP, default_timeout=60)
     at.run()
     assert not at.exception, at.exception

@@ -18,7 +18,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed (
 from playwright.sync_api import Browser, Page, expect
 
 from persistence.storage import StorageInterface
-from tests.e2e.conftest import Proxy, StreamlitServer
+from tests.e2e.conftest import StreamlitServer
 from tests.e2e.steps import (
     StreamTap,
     expect_process_open,
@@ -28,6 +28,7 @@ from tests.e2e.steps import (
     wait_until_saved,
     widget,
 )
+from tests.nginx_proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 
