@@ -15,15 +15,20 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from persistence.errors import ConfigurationError, ProcessNotFoundError, StorageUnavailableError
-from persistence.expiry import ExpiryJanitor
+from persistence.errors import (
+    ConfigurationError,
+    ProcessNotFoundError,
+    StorageUnavailableError,
+    UnstorableValueError,
+)
+from persistence.expiry import ExpiryJanitor, stop_expiry
+from persistence.health import touch
 from persistence.logs import configure_logging
 from persistence.metrics import StoreMetrics
 from persistence.migrations import AppMigrations, MigratingStorage, Migration
 from persistence.models import State
 from persistence.settings import build_settings, get_settings
-from persistence.storage import StorageInterface
-from persistence.storage.observed import ObservedStorage
+from persistence.storage.observed import ObservedStorage, StoreHealth
 from tests.conftest import StoreFactory
 from tests.test_cli import run_persist
 from tests.test_health import unreachable_url
@@ -31,11 +36,13 @@ from tests.test_health import unreachable_url
 pytestmark = pytest.mark.persistence
 
 SECRET = "s3cr3t-pa55"
+OBSERVED = "persistence.storage.observed"
 log = logging.getLogger("persistence.tests")
 
 
-def lines(stream: io.StringIO) -> list[str]:
-    return stream.getvalue().splitlines()
+def lines(stream: io.StringIO, logger: str = "persistence.") -> list[str]:
+    """The lines logged by ``logger`` or below it (the app's expiry thread logs too)."""
+    return [line for line in stream.getvalue().splitlines() if f" {logger}" in line]
 
 
 @pytest.fixture
@@ -73,7 +80,7 @@ def test_a_text_line_is_one_line_with_the_logger_name_and_no_password(
 def test_json_lines_on_request(json_log: io.StringIO) -> None:
     log.info("hello %s", "world")
     fail_with_two_lines()
-    hello, broke = (json.loads(line) for line in lines(json_log))
+    hello, broke = (json.loads(line) for line in json_log.getvalue().splitlines())
     assert hello.keys() == {"time", "level", "logger", "message"}
     assert (hello["level"], hello["logger"], hello["message"]) == (
         "INFO",
@@ -106,41 +113,50 @@ def test_a_command_against_a_store_that_is_down_prints_one_line(
     assert err.startswith("persist: ") and err.count("\n") == 1, err
 
 
-def unreachable_store(make_store: StoreFactory, tmp_path: Path) -> StorageInterface:
-    return make_store(storage_url=unreachable_url(make_store.settings.backend, tmp_path))
-
-
 def test_an_outage_is_logged_once_and_so_is_the_recovery(
-    make_store: StoreFactory, tmp_path: Path, persist_log: io.StringIO
+    app_storage: StoreFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    persist_log: io.StringIO,
 ) -> None:
-    metrics = StoreMetrics(make_store.backend, CollectorRegistry())
-    observed = ObservedStorage(unreachable_store(make_store, tmp_path), make_store.backend, metrics)
-    for _ in range(2):  # a rerun's revision check, then the readiness probe
-        with pytest.raises(StorageUnavailableError):
-            observed.process_revision("p")
-    assert not observed.available
-    assert sample(metrics, "persist_storage_up") == 0
-    observed.inner = make_store()  # the store is back
-    assert observed.process_revision("p") is None
-    assert observed.list_processes() == []
-    outage, recovery = lines(persist_log)
-    store = f"persistence.storage.observed: The {make_store.backend} store"
+    import streamlit as st
+
+    from persistence.binding import server_health, server_storage
+
+    def switch_to(url: str) -> None:  # the server restarted on another URL, say
+        monkeypatch.setenv("PERSIST_STORAGE_URL", url)
+        get_settings.cache_clear()
+        st.cache_resource.clear()
+
+    server_health.cache_clear()  # a server that starts now
+    switch_to(unreachable_url(app_storage.backend, tmp_path))
+    try:
+        for _ in range(2):  # a rerun, then a readiness probe: JSON and SQLite fail to open
+            with pytest.raises(StorageUnavailableError):
+                touch(server_storage())
+        assert not server_health().available
+        switch_to(app_storage.url)  # the store is back
+        touch(server_storage())
+        touch(server_storage())
+    finally:
+        stop_expiry()  # the thread the server's store started
+    outage, recovery = lines(persist_log, OBSERVED)
+    store = f"persistence.storage.observed: The {app_storage.backend} store"
     assert f" ERROR {store} is unavailable: " in outage
     assert f" WARNING {store} answers again, after " in recovery
-    assert observed.available
-    assert sample(metrics, "persist_storage_outages_total") == 1
-    assert sample(metrics, "persist_storage_up") == 1
+    assert server_health().available
 
 
 def sample(metrics: StoreMetrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, {"backend": metrics.backend, **labels})
 
 
-def test_saves_are_counted_and_timed_and_a_failed_one_is_logged(
-    make_store: StoreFactory, tmp_path: Path, persist_log: io.StringIO
+def test_saves_outages_and_failed_saves_are_counted_and_logged(
+    make_store: StoreFactory, persist_log: io.StringIO
 ) -> None:
     metrics = StoreMetrics(make_store.backend, CollectorRegistry())
-    observed = ObservedStorage(make_store(), make_store.backend, metrics)
+    health = StoreHealth(make_store.backend, metrics)
+    observed = ObservedStorage(make_store(), health)
     observed.create_process("p")
     revision_check = observed.process_revision("p")  # no save: counts nothing
     observed.update_process("p", {"persist_owner": "Ann"})
@@ -150,16 +166,22 @@ def test_saves_are_counted_and_timed_and_a_failed_one_is_logged(
     assert sample(metrics, "persist_save_seconds_count") == 2
     with pytest.raises(ProcessNotFoundError):  # deleted elsewhere: the app's business
         observed.update_process("gone", {"persist_owner": "Cy"})
-    assert persist_log.getvalue() == ""
-    observed.inner = unreachable_store(make_store, tmp_path)
-    with pytest.raises(StorageUnavailableError):
-        observed.update_process("p", {"persist_owner": "Di"})
-    failed = [line for line in lines(persist_log) if "A save failed" in line]
-    assert len(failed) == 1 and " WARNING persistence.storage.observed: " in failed[0]
+    assert lines(persist_log) == []
+    with pytest.raises(UnstorableValueError):  # what no code should try: logged
+        observed.update_process("p", {"persist_owner": object()})
+    (failed,) = lines(persist_log)
+    assert " WARNING persistence.storage.observed: A save failed " in failed
     assert sample(metrics, "persist_saves_total") == 2
-    for reason in ("ProcessNotFoundError", "StorageUnavailableError"):
+    for reason in ("ProcessNotFoundError", "UnstorableValueError"):
         assert sample(metrics, "persist_save_failures_total", reason=reason) == 1
     assert sample(metrics, "persist_save_seconds_count") == 4
+    assert sample(metrics, "persist_storage_up") == 1
+    health.unavailable(StorageUnavailableError("down"))
+    health.unavailable(StorageUnavailableError("still down"))
+    assert sample(metrics, "persist_storage_up") == 0
+    assert observed.process_revision("p") == 3  # created, updated, saved
+    assert sample(metrics, "persist_storage_outages_total") == 1
+    assert sample(metrics, "persist_storage_up") == 1
 
 
 def test_expiry_runs_and_migrations_are_logged(

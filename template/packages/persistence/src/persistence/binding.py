@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -18,16 +19,16 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from persistence.browser import StreamlitBrowser
 from persistence.dev_login import development_user
-from persistence.errors import LoginRequiredError, PersistenceError
+from persistence.errors import LoginRequiredError, PersistenceError, StorageUnavailableError
 from persistence.expiry import start_expiry
-from persistence.logs import configure_logging
+from persistence.logs import ensure_logging
 from persistence.metrics import server_metrics
 from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
-from persistence.storage.observed import ObservedStorage
+from persistence.storage.observed import ObservedStorage, StoreHealth
 from persistence.storage.scoped import MAX_SCOPED_NAME_LENGTH, ScopedStorage
 from persistence.sync import SaveStatus, StateSync
 
@@ -106,11 +107,23 @@ def server_storage() -> StorageInterface:
     thread that purges its expired processes at most once an hour (``persistence.expiry``):
     never part of a rerun. Its outages are logged and its saves counted
     (``persistence.storage.observed``); the server's logging is configured here, once."""
-    configure_logging()
-    backend = get_settings().backend
-    store = ObservedStorage(open_storage(), backend, server_metrics())
+    ensure_logging()
+    health = server_health()
+    try:
+        opened = open_storage()
+    except StorageUnavailableError as error:  # the app says so; every rerun tries again
+        health.unavailable(error)
+        raise
+    health.answered()
+    store = ObservedStorage(opened, health)
     start_expiry(store)
     return store
+
+
+@cache
+def server_health() -> StoreHealth:
+    """Whether this server process's store answers (its outages are logged once each)."""
+    return StoreHealth(get_settings().backend, server_metrics())
 
 
 @st.cache_resource(show_spinner=False)

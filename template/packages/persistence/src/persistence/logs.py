@@ -113,3 +113,10 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     logger.propagate = False  # the app's own root handlers, if any, would print it twice
     for name in QUIETED:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def ensure_logging() -> None:
+    """``configure_logging()`` unless the package's logging is configured already (the app
+    calls it as its store opens; a command or a test may have configured it before)."""
+    if not any(isinstance(h, _Handler) for h in logging.getLogger(LOGGER_NAME).handlers):
+        configure_logging()

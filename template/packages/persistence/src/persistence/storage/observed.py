@@ -7,6 +7,10 @@
   app's business, not an operator's: counted, not logged);
 - with metrics on (``persistence.metrics``), each save is counted and timed, and outages
   counted. A call that is no save costs one comparison beside the store's own work.
+
+The outage state is a ``StoreHealth``, one per server process: a store that cannot even be
+opened (a JSON folder that cannot be created) is an outage of the same health, logged once
+however many reruns and probes try again.
 """
 
 from __future__ import annotations
@@ -33,17 +37,47 @@ Result = TypeVar("Result")
 _EXPECTED = (ProcessNotFoundError, RevisionConflictError)
 
 
-class ObservedStorage(DelegatingStorage):
-    """``inner`` (a ``backend`` store), its outages logged and its saves counted."""
+class StoreHealth:
+    """Whether a ``backend`` store answers: an outage logged (and counted) when a call fails
+    after the store had answered, a recovery when one is answered again."""
 
-    def __init__(
-        self, inner: StorageInterface, backend: str, metrics: StoreMetrics | None = None
-    ) -> None:
-        super().__init__(inner)
+    def __init__(self, backend: str, metrics: StoreMetrics | None = None) -> None:
         self.backend = backend
         self.metrics = metrics
-        self._down_since: float | None = None
+        self.down_since: float | None = None
         self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        """Whether the last call the store was asked reached it."""
+        return self.down_since is None
+
+    def unavailable(self, error: StorageUnavailableError) -> None:
+        with self._lock:
+            if self.down_since is not None:
+                return
+            self.down_since = time.monotonic()
+        log.error("The %s store is unavailable: %s", self.backend, error)
+        if self.metrics is not None:
+            self.metrics.outage()
+
+    def answered(self) -> None:
+        with self._lock:
+            if self.down_since is None:
+                return
+            seconds, self.down_since = time.monotonic() - self.down_since, None
+        log.warning("The %s store answers again, after %.1f s unavailable", self.backend, seconds)
+        if self.metrics is not None:
+            self.metrics.recovered()
+
+
+class ObservedStorage(DelegatingStorage):
+    """``inner``, its outages told to ``health`` and its saves counted."""
+
+    def __init__(self, inner: StorageInterface, health: StoreHealth) -> None:
+        super().__init__(inner)
+        self.health = health
+        self.metrics = health.metrics
 
     # -- saves ---------------------------------------------------------------------------
     def update_process(
@@ -71,7 +105,7 @@ class ObservedStorage(DelegatingStorage):
             if self.metrics is not None:
                 self.metrics.save_failed(time.perf_counter() - started, error)
             if not isinstance(error, _EXPECTED):
-                log.warning("A save failed (%s store): %s", self.backend, error)
+                log.warning("A save failed (%s store): %s", self.health.backend, error)
             raise
         if self.metrics is not None:
             self.metrics.saved(time.perf_counter() - started)
@@ -85,10 +119,10 @@ class ObservedStorage(DelegatingStorage):
         try:
             revision = self.inner.process_revision(name)  # every rerun: no closure
         except StorageUnavailableError as error:
-            self._unavailable(error)
+            self.health.unavailable(error)
             raise
-        if self._down_since is not None:
-            self._answered()
+        if self.health.down_since is not None:
+            self.health.answered()
         return revision
 
     def create_process(self, name: str) -> ProcessInfo:
@@ -113,35 +147,12 @@ class ObservedStorage(DelegatingStorage):
         return self._watched(self.inner.purge_expired)
 
     # -- the store's health --------------------------------------------------------------
-    @property
-    def available(self) -> bool:
-        """Whether the last call the store was asked reached it."""
-        return self._down_since is None
-
     def _watched(self, call: Callable[[], Result]) -> Result:
         try:
             result = call()
         except StorageUnavailableError as error:
-            self._unavailable(error)
+            self.health.unavailable(error)
             raise
-        if self._down_since is not None:
-            self._answered()
+        if self.health.down_since is not None:
+            self.health.answered()
         return result
-
-    def _unavailable(self, error: StorageUnavailableError) -> None:
-        with self._lock:
-            if self._down_since is not None:
-                return
-            self._down_since = time.monotonic()
-        log.error("The %s store is unavailable: %s", self.backend, error)
-        if self.metrics is not None:
-            self.metrics.outage()
-
-    def _answered(self) -> None:
-        with self._lock:
-            if self._down_since is None:
-                return
-            seconds, self._down_since = time.monotonic() - self._down_since, None
-        log.warning("The %s store answers again, after %.1f s unavailable", self.backend, seconds)
-        if self.metrics is not None:
-            self.metrics.recovered()
