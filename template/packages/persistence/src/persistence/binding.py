@@ -114,7 +114,7 @@ def server_storage() -> StorageInterface:
     except StorageUnavailableError as error:  # the app says so; every rerun tries again
         health.unavailable(error)
         raise
-    health.answered()
+    # Opened is not answered (a pool connects later): the first call that reaches it is.
     store = ObservedStorage(opened, health)
     start_expiry(store)
     return store
