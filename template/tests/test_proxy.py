@@ -179,6 +179,10 @@ def test_the_proxy_follows_a_changing_set_of_upstreams(
     proxy.start()
     try:
         assert new_browsers(proxy) == {"a", "b"}
+        # The platform's routes stay inside (every upstream here would answer 200).
+        for path in ("/_persist/metrics", "/_persist/ready"):
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                urllib.request.urlopen(f"{proxy.url}{path}", timeout=10)
 
         # Scaled up: the new upstream gets new browsers, the others keep theirs.
         on_a = route_to(proxy, a)
