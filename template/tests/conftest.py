@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.util
+import io
+import logging
 import signal
 import socket
 import threading
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from persistence.logs import configure_logging
 from persistence.models import Clock
 from persistence.settings import Settings, default_storage_url, get_settings
 from persistence.storage import StorageInterface, open_storage
@@ -190,3 +193,13 @@ def hang_guard(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def persist_log() -> Iterator[io.StringIO]:
+    """What the persistence layer logs during the test, from INFO up, as it would print it
+    (its logger does not propagate to the root logger, where pytest's caplog listens)."""
+    stream = io.StringIO()
+    configure_logging(logging.INFO, stream)
+    yield stream
+    configure_logging(logging.INFO)

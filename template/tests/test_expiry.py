@@ -3,6 +3,7 @@ hour, in a thread of its own, never during a rerun; several servers may purge at
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -53,7 +54,7 @@ def test_a_janitor_purges_at_most_once_an_interval(
 
 @pytest.mark.persistence
 def test_a_storage_outage_is_logged_and_waits_for_the_next_interval(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: FakeClock, persist_log: io.StringIO
 ) -> None:
     class Down:
         def purge_expired(self) -> list[str]:
@@ -63,7 +64,7 @@ def test_a_storage_outage_is_logged_and_waits_for_the_next_interval(
 
     janitor = ExpiryJanitor(Down(), clock=clock)  # type: ignore[arg-type]
     assert janitor.run_if_due() == []
-    assert "the server is down" in caplog.text
+    assert "the server is down" in persist_log.getvalue()
     assert janitor.run_if_due() is None
 
 

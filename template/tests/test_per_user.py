@@ -133,3 +133,60 @@ def test_a_per_user_view_leaves_purging_to_the_operator(
     assert view.purge_expired() == []  # one user never deletes everybody's expired processes
     assert len(make_store(clock).purge_expired()) == 1  # `persist purge` sees the whole store
     assert view.load_process("old") is None
+
+
+# The development sign-in (PERSIST_DEV_USER): one fixed user, no provider, this machine only.
+
+
+@pytest.fixture
+def developer(per_user: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[StoreFactory]:
+    from streamlit import config
+
+    monkeypatch.setenv("PERSIST_DEV_USER", ALICE)
+    get_settings.cache_clear()
+    address = config.get_option("server.address")
+    yield per_user
+    config.set_option("server.address", address)
+
+
+@pytest.mark.slow
+def test_the_development_sign_in_is_a_fixed_user_on_a_loopback_server(
+    developer: StoreFactory,
+) -> None:
+    from streamlit import config
+
+    config.set_option("server.address", "127.0.0.1")
+    at = create(start(), "dev report")  # no st.user, no [auth]: signed in all the same
+    assert not at.exception, at.exception
+    assert [c.value for c in at.sidebar.caption if ALICE in c.value] == [
+        t("login.dev_user", user=ALICE)
+    ]
+    alice = dataclasses.replace(developer, owner=ALICE)()
+    assert [info.name for info in alice.list_processes()] == ["dev report"]
+
+
+@pytest.mark.slow
+def test_the_development_sign_in_refuses_a_server_others_can_reach(
+    developer: StoreFactory,
+) -> None:
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")  # what the image listens on
+    at = AppTest.from_file(MAIN_APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.selectbox, "no process list"
+    (refusal,) = (e.value for e in at.error)
+    assert "refuses to start" in refusal and "PERSIST_DEV_USER" in refusal
+
+
+def test_the_development_sign_in_is_never_on_in_the_image_or_compose() -> None:
+    """The image, compose and Kubernetes never set PERSIST_DEV_USER, and listen on every
+    address, where the development sign-in refuses to start."""
+    from tests.conftest import PROJECT_ROOT
+
+    deployed = [PROJECT_ROOT / "Dockerfile", PROJECT_ROOT / "compose.yaml"]
+    deployed += sorted((PROJECT_ROOT / "deploy").rglob("*.yaml"))
+    for path in deployed:
+        assert "PERSIST_DEV_USER" not in path.read_text(encoding="utf-8"), path
+    assert "--server.address=0.0.0.0" in (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")

@@ -11,8 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,21 +19,13 @@ import pytest
 
 from persistence.storage import StorageInterface
 from tests.conftest import PROJECT_ROOT, StoreFactory, free_port
+from tests.nginx_proxy import START_TIMEOUT, Proxy, healthy, require_nginx
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
 MAIN_APP = PROJECT_ROOT / "apps" / "main" / "app.py"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-START_TIMEOUT = 60.0
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 class StreamlitServer:
@@ -78,7 +68,7 @@ class StreamlitServer:
                 command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(self.url):
+        while not healthy(self.url):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 pytest.fail(f"streamlit did not start on port {self.port}:\n{self.log_tail()}")
@@ -161,83 +151,6 @@ def store(make_store: StoreFactory) -> Iterator[StorageInterface]:
     opened.close()
 
 
-NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "default.conf.template"
-NGINX_MAIN = """worker_processes 1;
-pid ROOT/nginx.pid;
-error_log ROOT/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path ROOT/body;
-    proxy_temp_path ROOT/proxy;
-    fastcgi_temp_path ROOT/fastcgi;
-    uwsgi_temp_path ROOT/uwsgi;
-    scgi_temp_path ROOT/scgi;
-    include ROOT/default.conf;
-}
-"""
-
-
-def nginx_executable() -> str | None:
-    return shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
-    )
-
-
-def with_upstream_header(config: str) -> str:
-    """The shipped config plus an ``X-Upstream`` response header naming the replica that
-    answered: the tests need it, clients must not see internal addresses (not shipped)."""
-    cookie = "        add_header Set-Cookie"
-    assert cookie in config, "deploy/nginx/default.conf.template no longer sets the route cookie"
-    header = "        add_header X-Upstream $upstream_addr always;\n"
-    return config.replace(cookie, header + cookie, 1)
-
-
-class Proxy:
-    """Debian's nginx on 127.0.0.1, configured from the project's own
-    ``deploy/nginx/default.conf.template``, in front of ``replicas``."""
-
-    def __init__(self, executable: str, replicas: list[StreamlitServer], root: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.root = root
-        servers = " ".join(
-            f"server 127.0.0.1:{replica.port} max_fails=1 fail_timeout=5s;" for replica in replicas
-        )
-        config = NGINX_TEMPLATE.read_text(encoding="utf-8")
-        config = config.replace("${STREAMLIT_SERVERS}", servers)
-        config = config.replace("${NGINX_PORT}", f"127.0.0.1:{self.port}")
-        config = with_upstream_header(config.replace("${NGINX_RESOLVER}", "127.0.0.1"))
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "default.conf").write_text(config, encoding="utf-8")
-        (root / "nginx.conf").write_text(NGINX_MAIN.replace("ROOT", str(root)), encoding="utf-8")
-        self._command = [executable, "-p", str(root), "-c", str(root / "nginx.conf")]
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._process = subprocess.Popen([*self._command, "-g", "daemon off;"])
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _healthy(self.url):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                log = (self.root / "error.log").read_text(encoding="utf-8", errors="replace")
-                pytest.fail(f"nginx did not start on port {self.port}:\n{log}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
-
-    def upstream_for(self, route: str) -> str:
-        """The replica (``127.0.0.1:<port>``) that a browser with this route cookie reaches."""
-        request = urllib.request.Request(
-            f"{self.url}/", headers={"Cookie": f"streamlit_route={route}"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return str(response.headers.get("X-Upstream", ""))
-
-
 @pytest.fixture
 def replicas(make_store: StoreFactory, tmp_path: Path) -> Iterator[list[StreamlitServer]]:
     """Two ``streamlit run`` servers on one store, as two replicas of a deployment."""
@@ -253,10 +166,7 @@ def replicas(make_store: StoreFactory, tmp_path: Path) -> Iterator[list[Streamli
 
 @pytest.fixture
 def proxy(replicas: list[StreamlitServer], tmp_path: Path) -> Iterator[Proxy]:
-    executable = nginx_executable()
-    if executable is None:
-        pytest.skip("no nginx binary: install one (apt-get install nginx)")
-    started = Proxy(executable, replicas, tmp_path / "nginx")
+    started = Proxy(require_nginx(), [r.port for r in replicas], tmp_path / "nginx")
     started.start()
     yield started
     started.stop()

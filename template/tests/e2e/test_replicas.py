@@ -23,7 +23,7 @@ from persistence.settings import get_settings
 from persistence.storage import StorageInterface
 from persistence.ui.sidebar import author_name
 from persistence.ui.strings import t
-from tests.e2e.conftest import Proxy, StreamlitServer
+from tests.e2e.conftest import StreamlitServer
 from tests.e2e.steps import (
     StreamTap,
     expect_process_open,
@@ -33,6 +33,7 @@ from tests.e2e.steps import (
     wait_until_saved,
     widget,
 )
+from tests.nginx_proxy import Proxy
 
 pytestmark = pytest.mark.e2e
 

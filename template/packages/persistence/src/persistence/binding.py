@@ -12,20 +12,25 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from persistence.browser import StreamlitBrowser
-from persistence.errors import LoginRequiredError, PersistenceError
+from persistence.dev_login import development_user
+from persistence.errors import LoginRequiredError, PersistenceError, StorageUnavailableError
 from persistence.expiry import start_expiry
 from persistence.history import Change, HistoryStore
+from persistence.logs import ensure_logging
+from persistence.metrics import server_metrics
 from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage, utc_now
+from persistence.storage.observed import ObservedStorage, StoreHealth
 from persistence.storage.scoped import MAX_SCOPED_NAME_LENGTH, ScopedStorage
 from persistence.sync import SaveStatus, StateSync
 
@@ -105,10 +110,25 @@ class ProcessCatalog:
 def server_storage() -> StorageInterface:
     """One store (and connection pool) per server process, shared by every session, and the
     thread that purges its expired processes at most once an hour (``persistence.expiry``):
-    never part of a rerun."""
-    store = open_storage()
+    never part of a rerun. Its outages are logged and its saves counted
+    (``persistence.storage.observed``); the server's logging is configured here, once."""
+    ensure_logging()
+    health = server_health()
+    try:
+        opened = open_storage()
+    except StorageUnavailableError as error:  # the app says so; every rerun tries again
+        health.unavailable(error)
+        raise
+    # Opened is not answered (a pool connects later): the first call that reaches it is.
+    store = ObservedStorage(opened, health)
     start_expiry(store)
     return store
+
+
+@cache
+def server_health() -> StoreHealth:
+    """Whether this server process's store answers (its outages are logged once each)."""
+    return StoreHealth(get_settings().backend, server_metrics())
 
 
 @st.cache_resource(show_spinner=False)
@@ -298,6 +318,9 @@ def signed_in_owner() -> str | None:
     """The identity processes are scoped to: ``None`` when everyone shares every process."""
     if get_settings().process_scope != "per_user":
         return None
+    developer = development_user()  # PERSIST_DEV_USER, on a loopback address only
+    if developer is not None:
+        return developer
     user = st.user
     identity = (user.get("email") or user.get("sub")) if user.get("is_logged_in") else None
     if not identity:

@@ -3,13 +3,15 @@ a shell, and ``ping`` the store (a readiness check).
 
 Uses the same settings as the app (``PERSIST_STORAGE_URL`` ...), so operators and scripts
 see exactly what the app sees. Every failure is one line on stderr and an exit status
-(``EXIT_CODES``), never a traceback.
+(``EXIT_CODES``), never a traceback; the persistence layer's own log lines
+(``persistence.logs``) show from warnings up, and the database client's pool says nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
@@ -27,6 +29,7 @@ from persistence.errors import (
 )
 from persistence.health import DEFAULT_TIMEOUT, touch, within
 from persistence.history import Change, HistoryStore
+from persistence.logs import configure_logging
 from persistence.migrations import describe_plan, migrate_all, project_migrations
 from persistence.models import ProcessRecord
 from persistence.names import validate_process_name
@@ -484,6 +487,10 @@ def _fail(status: int, message: str) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)  # a usage error exits 2 with argparse's message
     out = out or sys.stdout
+    try:
+        configure_logging(logging.WARNING)  # a command's output is its own; warnings only
+    except PersistenceError as error:  # a setting that cannot be read
+        return _fail(EXIT_DATA, str(error))
     if args.command == "ping":
         return _ping(args.url, args.timeout)
     try:

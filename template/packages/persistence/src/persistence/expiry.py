@@ -57,8 +57,7 @@ class ExpiryJanitor:
         except (PersistenceError, OSError) as error:
             log.warning("Expired processes were not purged: %s", error)
             return []
-        if purged:
-            log.info("Purged %d expired process(es)", len(purged))
+        log.info("Expiry run: %d expired process(es) purged", len(purged))
         return purged
 
     def seconds_until_due(self) -> float:

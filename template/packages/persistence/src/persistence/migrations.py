@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +51,7 @@ from persistence.models import ProcessInfo, ProcessSnapshot, State
 from persistence.storage.contract import StorageInterface
 from persistence.storage.delegating import DelegatingStorage
 
+log = logging.getLogger(__name__)
 RECORD_KEY = "_persistence_migrations"
 """The reserved state entry holding ``{app: [migration names applied]}``."""
 
@@ -249,6 +251,7 @@ def migrate_process(
             )
         except RevisionConflictError:
             continue
+        log.info("Migrated process %r of %s: %s", name, app.app, describe_plan(plan))
         return replace(snapshot, state={**plan.state, **entries}, revision=revision), plan
     raise RevisionConflictError(name, expected or 0)
 
@@ -263,7 +266,11 @@ class MigratingStorage(DelegatingStorage):
         self.app = app
 
     def _read_stored(self, name: str) -> ProcessSnapshot | None:
-        snapshot, _ = migrate_process(self.inner, name, self.app)
+        try:
+            snapshot, _ = migrate_process(self.inner, name, self.app)
+        except (MigrationFailedError, NewerMigrationsError) as error:
+            log.warning("Process %r of %s was left as it was: %s", name, self.app.app, error)
+            raise
         return snapshot
 
     # ``copy_process`` is the inner store's: a copy is what is stored, with every app's

@@ -90,6 +90,13 @@ class Settings:
     # False: the app runs with the binding off (nothing read or saved): what `make load`
     # compares persistence against. A deployment never needs it.
     enabled: bool = True
+    # The app's /_persist/metrics route (Prometheus): off, it answers 404 and nothing counts.
+    metrics: bool = False
+    log_format: str = "text"  # or "json": one JSON object per line (persistence.logs)
+    # The development sign-in of per-user projects: every session is this user, no OIDC
+    # provider needed. Only from the environment, and only on a loopback address
+    # (persistence.dev_login): never from a file, so nothing committed can turn it on.
+    dev_user: str = ""
 
     @property
     def retention(self) -> timedelta:
@@ -114,7 +121,10 @@ _ENV_NAMES = {
     "history_entries": "PERSIST_HISTORY_ENTRIES",
     "history_bytes": "PERSIST_HISTORY_BYTES",
     "enabled": "PERSIST_ENABLED",
+    "metrics": "PERSIST_METRICS",
+    "log_format": "PERSIST_LOG_FORMAT",
 }
+DEV_USER_ENV = "PERSIST_DEV_USER"
 
 
 def _secrets() -> Mapping[str, Any]:
@@ -163,6 +173,9 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
     scope = str(merged["process_scope"])
     if scope not in {"shared", "per_user"}:
         raise ConfigurationError(f"process_scope must be 'shared' or 'per_user', got {scope!r}.")
+    log_format = str(merged.get("log_format", "text")).strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigurationError(f"log_format must be 'text' or 'json', got {log_format!r}.")
     return Settings(
         backend=backend,
         storage_url=str(merged.get("storage_url") or default_storage_url(backend)),
@@ -178,6 +191,9 @@ def build_settings(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) ->
         history_entries=_as_int("history_entries", merged.get("history_entries", 50), 0, 10_000),
         history_bytes=_as_int("history_bytes", merged.get("history_bytes", 4 * 2**20), 0, 2**40),
         enabled=_as_bool("enabled", merged.get("enabled", True)),
+        metrics=_as_bool("metrics", merged.get("metrics", False)),
+        log_format=log_format,
+        dev_user=str(merged.get("dev_user") or "").strip(),
     )
 
 
@@ -187,4 +203,6 @@ def get_settings() -> Settings:
     defaults = tomllib.loads(_DEFAULTS_FILE.read_text(encoding="utf-8"))
     from_env = {field: os.environ.get(env) for field, env in _ENV_NAMES.items()}
     from_secrets = {k: v for k, v in _secrets().items() if k in _ENV_NAMES or k == "app_title"}
-    return build_settings(defaults, {**from_secrets, **from_env})
+    return build_settings(
+        defaults, {**from_secrets, **from_env, "dev_user": os.environ.get(DEV_USER_ENV)}
+    )

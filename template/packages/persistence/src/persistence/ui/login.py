@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from persistence.binding import signed_in_owner
-from persistence.errors import LoginRequiredError
+from persistence.errors import ConfigurationError, LoginRequiredError
 from persistence.settings import get_settings
 from persistence.ui.strings import t
 
@@ -56,11 +56,17 @@ def _log_in() -> None:
 def require_login() -> None:
     """With per-user processes, stop at the sign-in gate until the user is known."""
     try:
-        signed_in_owner()
+        owner = signed_in_owner()
     except LoginRequiredError:
         st.title(get_settings().app_title)
         _gate()
         st.stop()
+    except ConfigurationError as error:  # the development sign-in refused to start
+        st.title(get_settings().app_title)
+        st.error(str(error))
+        st.stop()
+    if owner is not None and owner == get_settings().dev_user:
+        st.sidebar.caption(t("login.dev_user", user=owner))
 
 
 def _gate() -> None:

@@ -78,6 +78,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "login.no_authlib": "Per-user processes sign users in with st.login, which needs the "
         "Authlib package. This project does not have it: add it, then restart the app.",
         "login.failed": "Sign-in failed: {detail}",
+        "login.dev_user": "Development sign-in as {user} (PERSIST_DEV_USER): this machine only.",
         # the new-process form
         "new.title": "New process",
         "new.intro": "A process is a named workspace: everything you enter on the other pages "
@@ -179,6 +180,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "Authlib パッケージが必要ですが、このプロジェクトにはありません。"
         "追加してからアプリを再起動してください。",
         "login.failed": "ログインに失敗しました: {detail}",
+        "login.dev_user": "開発用サインイン: {user}（PERSIST_DEV_USER）。"
+        "このマシンでのみ有効です。",
         "new.title": "新規プロセス",
         "new.intro": "プロセスは名前付きの作業スペースです。"
         "他のページで入力した内容はここに保存され、再読み込み・新しいセッション・サーバー再起動の後も復元されます。",
