@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
+from persistence import codec
 from persistence.errors import (
     ProcessNotFoundError,
     RevisionConflictError,
@@ -87,10 +88,11 @@ class ObservedStorage(DelegatingStorage):
         removed: Collection[str] = (),
         *,
         expected_revision: Revision | None = None,
+        encodings: Mapping[str, codec.Encoded] | None = None,
     ) -> Revision:
         return self._save(
             lambda: self.inner.update_process(
-                name, changed, removed, expected_revision=expected_revision
+                name, changed, removed, expected_revision=expected_revision, encodings=encodings
             )
         )
 
@@ -112,8 +114,8 @@ class ObservedStorage(DelegatingStorage):
         return result
 
     # -- every other call: watched for outages -------------------------------------------
-    def read_process(self, name: str) -> ProcessSnapshot | None:
-        return self._watched(lambda: self.inner.read_process(name))
+    def _read_stored(self, name: str) -> ProcessSnapshot | None:
+        return self._watched(lambda: self.inner.read_process(name, with_history=True))
 
     def process_revision(self, name: str) -> Revision | None:
         try:
@@ -130,6 +132,9 @@ class ObservedStorage(DelegatingStorage):
 
     def rename_process(self, old: str, new: str) -> None:
         self._watched(lambda: self.inner.rename_process(old, new))
+
+    def copy_process(self, source: str, target: str) -> ProcessInfo:
+        return self._watched(lambda: self.inner.copy_process(source, target))
 
     def delete_process(self, name: str) -> bool:
         return self._watched(lambda: self.inner.delete_process(name))
