@@ -11,6 +11,15 @@ Per script run:
   the prefixed keys with the last saved copy by content and write only the keys that
   changed. An unchanged rerun writes nothing.
 
+**One table, two sessions.** A key is one value: of two sessions that change it at once, the
+later write wins. A table (a ``DataFrame``: the data editor's) is merged cell by cell instead
+(``codec.merge_edits``): before it writes a table, a session checks the process's revision
+and, when a colleague wrote meanwhile, puts its own changed cells on top of the colleague's
+table. The check and the write hold a lock per process shared by every session of the server,
+so two sessions of one server never both write a table the other has not seen. Sessions on two
+servers (replicas) can still cross between the check and the write (milliseconds); a cell both
+changed takes the later write.
+
 **Limits.** A key is refused, and the others of the same run are saved, when its value cannot
 be encoded (``UnstorableValueError``), when its encoding is over ``max_value_bytes``
 (``ValueTooLargeError``; both in ``status.unstorable`` until the value changes), or when
@@ -48,6 +57,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -138,6 +148,19 @@ class _Delivery:
 
     def is_stale(self, shown: Any) -> bool:
         return any(_same(shown, old) for old in self.stale)
+
+
+_WRITE_LOCKS: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(process: str) -> threading.Lock:
+    """The lock that every session of this server holds to check and write ``process``."""
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(process)
+        if lock is None:
+            lock = _WRITE_LOCKS[process] = threading.Lock()
+        return lock
 
 
 class StateSync:
@@ -281,7 +304,12 @@ class StateSync:
                 self.status.error = None  # nothing is held back any more
             if not encoded or self._storage_down:
                 return
-            self._save(changed, encoded)
+            if not any(codec.mergeable(value) for value in changed.values()):
+                self._save(changed, encoded)
+                return
+            with _write_lock(self.process):
+                self._merge_tables_written_meanwhile(changed, encoded)
+                self._save(changed, encoded)
 
     def changed_elsewhere(self) -> bool:
         """Whether another session wrote to the open process since this one last synced:
@@ -333,6 +361,34 @@ class StateSync:
         return self.process is not None and self._unsaved
 
     # -- internals: the process
+    def _merge_tables_written_meanwhile(
+        self, changed: State, encoded: dict[str, codec.Encoded]
+    ) -> None:
+        """Before writing tables: when a colleague wrote one of them since this session's
+        last sync, put this session's changed cells on top of theirs (``changed``, the state
+        and ``encoded`` then hold the merged table). The next ``begin_run`` merges the rest."""
+        assert self.process is not None
+        try:
+            if self.store.process_revision(self.process) == self._revision:
+                return
+            snapshot = self.store.read_process(self.process)
+        except PersistenceError:
+            return  # the save says why
+        if snapshot is None:
+            return
+        for key in list(encoded):
+            remote = snapshot.state.get(key, _MISSING)
+            known = self._synced.get(key, _MISSING)
+            if remote is _MISSING or known is _MISSING or _same(remote, known):
+                continue
+            merged = codec.merge_edits(known, changed[key], remote)
+            if merged is None:
+                continue  # not a table, or not one to merge cell by cell: the later write wins
+            del encoded[key]
+            encoded.update(self._encode({key: merged}))
+            changed[key] = merged
+            self._assign(key, merged)
+
     def _check_revision(self) -> None:
         assert self.process is not None
         try:
@@ -430,6 +486,8 @@ class StateSync:
                 local = known
             if local is _MISSING or _same(local, known):
                 self._put(key, remote, current)
+            elif (merged := codec.merge_edits(known, local, remote)) is not None:
+                self._put(key, merged, current)  # a table both changed: the cells of both
             self._accept(key, remote)
         self.status.changed_elsewhere_at = snapshot.updated_at
         for key in [key for key in synced if key not in snapshot.state]:
