@@ -223,6 +223,20 @@ def test_a_table_both_sessions_changed_in_the_same_cell_takes_the_later_write(
     assert codec.same_value(one.state["persist_table"], expenses(30, 2))
 
 
+def test_a_table_edit_no_run_saved_is_saved_to_its_process_before_a_switch(
+    opened: StateSync, store: StorageInterface
+) -> None:
+    """The run that applied the edit was superseded by the one whose callback switches."""
+    store.create_process("other")
+    rerun(opened, persist_table=expenses(1, 2), persist_owner="saved")
+    opened.state.update(persist_table=expenses(10, 2), persist_owner="unsaved")
+    opened.open("other")
+    stored = store.load_process("p") or {}
+    assert codec.same_value(stored["persist_table"], expenses(10, 2))
+    assert stored["persist_owner"] == "saved"  # a widget's value waits for begin_run
+    assert "persist_table" not in (store.load_process("other") or {})
+
+
 def test_a_process_deleted_elsewhere_is_not_brought_back(
     opened: StateSync, store: StorageInterface
 ) -> None:

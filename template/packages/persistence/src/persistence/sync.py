@@ -217,6 +217,11 @@ class StateSync:
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
             on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
+            # A table edit that no run saved yet (the run that applied it was superseded by
+            # the one whose callback switches) goes to the process it was made in. Only
+            # tables: a widget's value may be a default the browser sent for a delivery it
+            # never drew, which only ``begin_run`` can tell.
+            self._save_changes(tables_only=True)
             current = self._current()
             self._switch_to(name, snapshot.revision, snapshot.updated_at, snapshot.state, current)
             for key, value in snapshot.state.items():
@@ -293,23 +298,30 @@ class StateSync:
             if run != self._run:
                 return
             self._in_run = False
-            if self.process is None or self.status.gone:
-                return
-            changed = self._changed_keys(self._current())
-            encoded = self._encode(changed)
-            for key in [key for key in self._waiting if key not in encoded]:
-                del self._waiting[key]  # changed back, or to a value refused for itself
-            self._unsaved = bool(encoded)
-            if not encoded and isinstance(self.status.error, ProcessTooLargeError):
-                self.status.error = None  # nothing is held back any more
-            if not encoded or self._storage_down:
-                return
-            if not any(codec.mergeable(value) for value in changed.values()):
-                self._save(changed, encoded)
-                return
-            with _write_lock(self.process):
-                self._merge_tables_written_meanwhile(changed, encoded)
-                self._save(changed, encoded)
+            self._save_changes()
+
+    def _save_changes(self, tables_only: bool = False) -> None:
+        """Write the keys that changed since the last save (``end_run``'s work); with
+        ``tables_only``, only the tables."""
+        if self.process is None or self.status.gone:
+            return
+        changed = self._changed_keys(self._current())
+        if tables_only:
+            changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
+        encoded = self._encode(changed)
+        for key in [key for key in self._waiting if key not in encoded]:
+            del self._waiting[key]  # changed back, or to a value refused for itself
+        self._unsaved = bool(encoded)
+        if not encoded and isinstance(self.status.error, ProcessTooLargeError):
+            self.status.error = None  # nothing is held back any more
+        if not encoded or self._storage_down:
+            return
+        if not any(codec.mergeable(value) for value in changed.values()):
+            self._save(changed, encoded)
+            return
+        with _write_lock(self.process):
+            self._merge_tables_written_meanwhile(changed, encoded)
+            self._save(changed, encoded)
 
     def changed_elsewhere(self) -> bool:
         """Whether another session wrote to the open process since this one last synced:
