@@ -37,8 +37,9 @@ from conftest import (
     uv_command,
 )
 
-# The quick-click scenarios run 10 times on the backend of issue #10's report (JSON) and 3
-# times on the others: the race they guard is the binding's, whatever stores the values.
+# The quick-click scenarios (and the table edits' gestures, #18) run 10 times on the backend
+# of issue #10's report (JSON) and 3 times on the others: the races they guard are the
+# binding's, whatever stores the values.
 QUICK_CLICK_REPEATS = {"json": "10"}
 
 

@@ -7,9 +7,11 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.errors import StreamlitAPIException
 
+from persistence import codec
 from persistence.deliveries import NO_WIDGET, UNREAD
 from persistence.errors import ProcessNotFoundError
 from persistence.storage import StorageInterface
@@ -180,6 +182,60 @@ def test_the_later_write_to_one_key_wins_and_the_stale_copy_is_not_written_back(
     rerun(one)  # one only reruns: it shows the newer value, writes nothing
     assert one.state["persist_owner"] == "two"
     assert store.load_process("p") == {"persist_owner": "two"}
+
+
+def expenses(*amounts: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"item": pd.array(["a", "b"], dtype="string"), "amount": pd.array(amounts, dtype="Int64")}
+    )
+
+
+def test_two_sessions_editing_different_cells_of_one_table_at_once_keep_both(
+    two_sessions: tuple[StateSync, StateSync],
+) -> None:
+    """Both runs begin before either saves (neither has seen the other's edit): the later
+    write puts its changed cells on top of the earlier one's table."""
+    one, two = two_sessions
+    rerun(one, persist_table=expenses(1, 2))
+    rerun(two)
+    first, second = one.begin_run(), two.begin_run()
+    one.state["persist_table"] = expenses(10, 2)
+    two.state["persist_table"] = expenses(1, 20)
+    one.end_run(first)
+    two.end_run(second)
+    assert codec.same_value(one.store.load_process("p")["persist_table"], expenses(10, 20))  # type: ignore[index]
+    assert codec.same_value(two.state["persist_table"], expenses(10, 20))
+    rerun(one)
+    assert codec.same_value(one.state["persist_table"], expenses(10, 20))
+
+
+def test_a_table_both_sessions_changed_in_the_same_cell_takes_the_later_write(
+    two_sessions: tuple[StateSync, StateSync],
+) -> None:
+    one, two = two_sessions
+    rerun(one, persist_table=expenses(1, 2))
+    rerun(two)
+    first, second = one.begin_run(), two.begin_run()
+    one.state["persist_table"] = expenses(10, 2)
+    two.state["persist_table"] = expenses(30, 2)
+    one.end_run(first)
+    two.end_run(second)
+    rerun(one)
+    assert codec.same_value(one.state["persist_table"], expenses(30, 2))
+
+
+def test_a_table_edit_no_run_saved_is_saved_to_its_process_before_a_switch(
+    opened: StateSync, store: StorageInterface
+) -> None:
+    """The run that applied the edit was superseded by the one whose callback switches."""
+    store.create_process("other")
+    rerun(opened, persist_table=expenses(1, 2), persist_owner="saved")
+    opened.state.update(persist_table=expenses(10, 2), persist_owner="unsaved")
+    opened.open("other")
+    stored = store.load_process("p") or {}
+    assert codec.same_value(stored["persist_table"], expenses(10, 2))
+    assert stored["persist_owner"] == "saved"  # a widget's value waits for begin_run
+    assert "persist_table" not in (store.load_process("other") or {})
 
 
 def test_a_process_deleted_elsewhere_is_not_brought_back(

@@ -25,15 +25,25 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
 MAIN_APP = PROJECT_ROOT / "apps" / "main" / "app.py"
+CLOCK_SERVER = Path(__file__).with_name("clock_server.py")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
 
 class StreamlitServer:
     """``streamlit run apps/main/app.py`` (or ``app``) on a fixed port; stop and start it
-    again at will."""
+    again at will. With a ``clock_file``, the server's store reads the time from that file
+    (``tests/e2e/clock_server.py``)."""
 
-    def __init__(self, storage: StoreFactory, log: Path, app: Path = MAIN_APP) -> None:
+    def __init__(
+        self,
+        storage: StoreFactory,
+        log: Path,
+        app: Path = MAIN_APP,
+        *,
+        clock_file: Path | None = None,
+    ) -> None:
         self.app = app
+        self.clock_file = clock_file
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -48,10 +58,12 @@ class StreamlitServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        streamlit = ["-m", "streamlit"]
+        if self.clock_file is not None:
+            streamlit = [str(CLOCK_SERVER), str(self.clock_file)]
         command = [
             sys.executable,
-            "-m",
-            "streamlit",
+            *streamlit,
             "run",
             str(self.app),
             "--server.port",

@@ -164,6 +164,22 @@ def same_value(left: Any, right: Any) -> bool:
             return False
 
 
+def mergeable(value: Any) -> bool:
+    """Whether two sessions' changes of ``value`` are merged part by part (``merge_edits``)."""
+    kind = type(value)
+    return kind.__name__ == "DataFrame" and _is_pandas(kind)
+
+
+def merge_edits(base: Any, ours: Any, theirs: Any) -> Any:
+    """One value that two sessions changed from ``base`` at once, merged part by part where
+    its type allows (a table, cell by cell: ``frames.merge_cells``); ``None`` otherwise."""
+    if not mergeable(ours):
+        return None
+    from persistence import frames
+
+    return frames.merge_cells(base, ours, theirs)
+
+
 def dumps(obj: Any) -> str:
     """Compact JSON text for a structure of plain JSON types."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -125,6 +125,47 @@ def same(left: Any, right: Any) -> bool:
     )
 
 
+def merge_cells(base: Any, ours: Any, theirs: Any) -> pd.DataFrame | None:
+    """``theirs`` with the cells that ``ours`` changed from ``base``: one table that two
+    sessions edited from the same ``base``, merged cell by cell (a cell both changed takes
+    ``ours``). Rows are matched by position; rows added at the end by one side are kept.
+    ``None`` when the tables cannot be merged cell by cell: not all three frames, columns or
+    dtypes not the same in all three, rows deleted, or rows added on both sides."""
+    tables = (base, ours, theirs)
+    if not all(type(table) is pd.DataFrame for table in tables) or not base.columns.is_unique:
+        return None
+    if not all(
+        table.columns.equals(base.columns) and table.dtypes.equals(base.dtypes) for table in tables
+    ):
+        return None
+    rows = len(base)
+    if min(len(ours), len(theirs)) != rows:
+        return None  # rows deleted somewhere, or added on both sides
+    if not (ours.index[:rows].equals(base.index) and theirs.index[:rows].equals(base.index)):
+        return None
+    merged = theirs.copy(deep=True)
+    for position in range(base.shape[1]):
+        changed = np.flatnonzero(_changed_cells(base.iloc[:, position], ours.iloc[:rows, position]))
+        if changed.size:
+            merged.iloc[changed, position] = ours.iloc[changed, position].array
+    if len(ours) > rows:
+        merged = pd.concat([merged, ours.iloc[rows:]])
+    return merged
+
+
+def _changed_cells(before: pd.Series, after: pd.Series) -> Any:
+    """Per row, whether ``after`` holds another value than ``before`` (missing equals missing)."""
+    try:
+        equal = before.eq(after).fillna(False).to_numpy(dtype=bool)
+        missing = (before.isna() & after.isna()).to_numpy(dtype=bool)
+    except (TypeError, ValueError):  # cells pandas cannot compare at once (lists, say)
+        return np.array(
+            [not codec.same_value(old, new) for old, new in zip(before, after, strict=True)],
+            dtype=bool,
+        )
+    return ~(equal | missing)
+
+
 # -- equality -------------------------------------------------------------------------------
 def _same_label(left: Any, right: Any) -> bool:
     if left is right:

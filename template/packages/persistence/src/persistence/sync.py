@@ -11,6 +11,15 @@ Per script run:
   the prefixed keys with the last saved copy by content and write only the keys that
   changed. An unchanged rerun writes nothing.
 
+**One table, two sessions.** A key is one value: of two sessions that change it at once, the
+later write wins. A table (a ``DataFrame``: the data editor's) is merged cell by cell instead
+(``codec.merge_edits``): before it writes a table, a session checks the process's revision
+and, when a colleague wrote meanwhile, puts its own changed cells on top of the colleague's
+table. The check and the write hold a lock per process shared by every session of the server,
+so two sessions of one server never both write a table the other has not seen. Sessions on two
+servers (replicas) can still cross between the check and the write (milliseconds); a cell both
+changed takes the later write.
+
 **Limits** (``persistence.limits``). A key whose value cannot be stored, or is over a
 size limit, is refused and the other keys of the same run are saved.
 
@@ -37,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,6 +94,19 @@ class SaveStatus:
     unstorable: dict[str, PersistenceError] = field(default_factory=dict)
     # Keys whose saved value today's widget cannot take: shown at a default, kept in storage.
     misfit: list[str] = field(default_factory=list)
+
+
+_WRITE_LOCKS: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(process: str) -> threading.Lock:
+    """The lock that every session of this server holds to check and write ``process``."""
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(process)
+        if lock is None:
+            lock = _WRITE_LOCKS[process] = threading.Lock()
+        return lock
 
 
 class StateSync:
@@ -143,6 +166,11 @@ class StateSync:
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
             on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
+            # A table edit that no run saved yet (the run that applied it was superseded by
+            # the one whose callback switches) goes to the process it was made in. Only
+            # tables: a widget's value may be a default the browser sent for a delivery it
+            # never drew, which only ``begin_run`` can tell.
+            self._save_changes(tables_only=True)
             current = self._current()
             self._switch_to(name, snapshot.revision, snapshot.updated_at, incoming, current)
             self.history = entries
@@ -224,15 +252,27 @@ class StateSync:
             if run != self._run:
                 return
             self._in_run = False
-            if self.process is None or self.status.gone:
-                return
-            changed = self._changed_keys(self._current())
-            encoded = self._limits.encode(changed, self.status.unstorable)
-            self._unsaved = bool(encoded)
-            if not encoded and isinstance(self.status.error, ProcessTooLargeError):
-                self.status.error = None  # nothing is held back any more
-            if not encoded or self._storage_down:
-                return
+            self._save_changes()
+
+    def _save_changes(self, tables_only: bool = False) -> None:
+        """Write the keys that changed since the last save (``end_run``'s work); with
+        ``tables_only``, only the tables."""
+        if self.process is None or self.status.gone:
+            return
+        changed = self._changed_keys(self._current())
+        if tables_only:
+            changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
+        encoded = self._limits.encode(changed, self.status.unstorable)
+        self._unsaved = bool(encoded)
+        if not encoded and isinstance(self.status.error, ProcessTooLargeError):
+            self.status.error = None  # nothing is held back any more
+        if not encoded or self._storage_down:
+            return
+        if not any(codec.mergeable(value) for value in changed.values()):
+            self._save(changed, encoded)
+            return
+        with _write_lock(self.process):
+            self._merge_tables_written_meanwhile(changed, encoded)
             self._save(changed, encoded)
 
     def changed_elsewhere(self) -> bool:
@@ -296,6 +336,34 @@ class StateSync:
         return self.process is not None and self._unsaved
 
     # -- internals: the process
+    def _merge_tables_written_meanwhile(
+        self, changed: State, encoded: dict[str, codec.Encoded]
+    ) -> None:
+        """Before writing tables: when a colleague wrote one of them since this session's
+        last sync, put this session's changed cells on top of theirs (``changed``, the state
+        and ``encoded`` then hold the merged table). The next ``begin_run`` merges the rest."""
+        assert self.process is not None
+        try:
+            if self.store.process_revision(self.process) == self._revision:
+                return
+            snapshot = self.store.read_process(self.process)
+        except PersistenceError:
+            return  # the save says why
+        if snapshot is None:
+            return
+        for key in list(encoded):
+            remote = snapshot.state.get(key, MISSING)
+            known = self._synced.get(key, MISSING)
+            if remote is MISSING or known is MISSING or same(remote, known):
+                continue
+            merged = codec.merge_edits(known, changed[key], remote)
+            if merged is None:
+                continue  # not a table, or not one to merge cell by cell: the later write wins
+            del encoded[key]
+            encoded.update(self._limits.encode({key: merged}, self.status.unstorable))
+            changed[key] = merged
+            self._deliveries.assign(key, merged)
+
     def _check_revision(self) -> None:
         assert self.process is not None
         try:
@@ -395,6 +463,8 @@ class StateSync:
                 local = known
             if local is MISSING or same(local, known):
                 self._deliveries.put(key, remote, current)
+            elif (merged := codec.merge_edits(known, local, remote)) is not None:
+                self._deliveries.put(key, merged, current)  # a table both changed: both's cells
             elif by := next((c for c in arrived if key in c.before), None):
                 self.status.overwritten[key] = by  # this run saves the edit on screen
             self._accept(key, remote)
