@@ -45,6 +45,7 @@ from tests.e2e.steps import (
 pytestmark = pytest.mark.e2e
 
 REPEAT = int(os.environ.get("QUICK_CLICK_REPEATS", "10"))
+SESSION_ROUNDS = 3
 NAME = "表の編集"
 OTHER = "他の経費"
 DEFAULT_AMOUNTS = [120_000, 80_000]
@@ -162,7 +163,9 @@ def test_two_sessions_edit_different_cells_at_once(
         open_tables(page, streamlit_server.url, NAME)
         open_tables(other, streamlit_server.url, NAME)
         wanted = list(DEFAULT_AMOUNTS)
-        for attempt in range(REPEAT):
+        # Each round waits for a live update; the race itself is the sync engine's tests'
+        # (test_sync.py): a few rounds show it end to end.
+        for attempt in range(min(REPEAT, SESSION_ROUNDS)):
             mine, theirs = attempt % 2, 1 - attempt % 2  # the rows swap every round
             wanted[mine], wanted[theirs] = 3000 + attempt, 4000 + attempt
             type_into_cell(data_editor(page, "expenses"), mine, 1, str(wanted[mine]))
