@@ -136,6 +136,8 @@ class PersistentSession:
         # keeps state of its own (the data editor) starts again in a new visit.
         self.page_visit = 0
         self._page: str | None = None
+        # Whether this run drew the check of the browser's screen (``needs_screen_check``).
+        self.screen_check_drawn = False
 
     @property
     def process(self) -> str | None:
@@ -160,6 +162,12 @@ class PersistentSession:
     def shows_unsaved_values(self) -> bool:
         """Whether the browser shows a value of the open process that no save has stored."""
         return self.sync.shows_unsaved_values()
+
+    def needs_screen_check(self) -> bool:
+        """Whether runs overlapped since the screen was last checked and no check is on it:
+        a full run then draws one (the server's live-update watcher starts that run)."""
+        sync = self.sync
+        return sync.screen_unverified and not self.screen_check_drawn and not sync.in_run
 
     def processes(self) -> list[ProcessInfo]:
         """The processes this session may open, most recently updated first."""
@@ -217,6 +225,7 @@ class PersistentSession:
         if page != self._page:
             self._page = page
             self.page_visit += 1
+        self.screen_check_drawn = False
         with self.sync.lock:
             self._follow_url()
             return self.sync.begin_run()
