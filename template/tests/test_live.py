@@ -4,6 +4,7 @@ tests/e2e/test_replicas.py)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -79,6 +80,10 @@ def test_one_read_per_open_process_wakes_only_the_sessions_behind(
     tabs["a"].sync.end_run(tabs["a"].sync.begin_run())  # the runs the wake starts
     tabs["b"].sync.end_run(tabs["b"].sync.begin_run())
     assert tabs["a"].sync.state["persist_owner"] == "a colleague"
+    assert watcher.check() == []
+
+    store.update_process("q", {"persist_owner": "a colleague"})
+    tabs["c"].ran_at = time.monotonic()  # a tab in use: its own next run merges it
     assert watcher.check() == []
 
     sessions.open.discard("c")  # the tab was closed

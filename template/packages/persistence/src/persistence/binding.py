@@ -138,6 +138,7 @@ class PersistentSession:
         self._page: str | None = None
         # Whether this run drew the check of the browser's screen (``needs_screen_check``).
         self.screen_check_drawn = False
+        self.ran_at = float("-inf")  # when the last full run began (time.monotonic)
 
     @property
     def process(self) -> str | None:
@@ -226,6 +227,7 @@ class PersistentSession:
             self._page = page
             self.page_visit += 1
         self.screen_check_drawn = False
+        self.ran_at = time.monotonic()
         with self.sync.lock:
             self._follow_url()
             return self.sync.begin_run()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 import streamlit as st
@@ -81,16 +82,23 @@ class LiveUpdates:
 
     def check(self) -> list[str]:
         """One round: each watched process's revision read once; wake the sessions that are
-        behind it or need their screen checked; forget closed sessions. Returns the woken."""
+        behind it or need their screen checked, unless their last run began less than half
+        an interval ago (a colleague's save shows within 1.5 intervals in a tab in use, within
+        one in an idle tab); forget closed sessions. Returns the woken."""
         with self._lock:
             watched = list(self._watched.items())
         revisions: dict[tuple[int, str], Revision | None] = {}
         woken: list[str] = []
+        recent = time.monotonic() - self.interval / 2
         for session_id, session in watched:
             if not self._sessions.alive(session_id):
                 with self._lock:
                     if self._watched.get(session_id) is session:
                         del self._watched[session_id]
+            elif session.ran_at > recent:
+                # A tab in use: its own runs merge what colleagues saved. A browser likewise
+                # restarts a fragment's timer with every full run.
+                continue
             elif session.needs_screen_check() or _behind(session, revisions):
                 self._sessions.wake(session_id)
                 woken.append(session_id)
