@@ -132,19 +132,19 @@ def _behind(session: PersistentSession, revisions: dict[tuple[int, str], Revisio
 class StreamlitSessions:
     """``Sessions`` over the Streamlit runtime this server runs."""
 
-    def _app_session(self, session_id: str) -> AppSession | None:
-        if not runtime.exists():
-            return None
-        manager = getattr(runtime.get_instance(), "_session_mgr", None)
-        info = None if manager is None else manager.get_session_info(session_id)
-        return None if info is None else info.session
+    def _manager(self) -> Any:
+        return getattr(runtime.get_instance(), "_session_mgr", None) if runtime.exists() else None
 
     def alive(self, session_id: str) -> bool:
-        return self._app_session(session_id) is not None
+        manager = self._manager()
+        return manager is not None and manager.get_session_info(session_id) is not None
 
     def wake(self, session_id: str) -> None:
-        session = self._app_session(session_id)
-        if session is not None:
+        manager = self._manager()
+        # A tab that lost its connection is not run for: it reruns when it reconnects.
+        info = None if manager is None else manager.get_active_session_info(session_id)
+        if info is not None:
+            session: AppSession = info.session
             session._call_soon_on_event_loop(lambda: _rerun(session))
 
 
@@ -160,7 +160,7 @@ def _rerun(session: AppSession) -> None:
     )
     runner = session._scriptrunner
     if runner is not None and runner.request_rerun(request):
-        return  # after the run that is going, as one request
+        return  # the runner takes it at its next check, folded with any other request
     session._create_scriptrunner(request)
 
 
