@@ -19,8 +19,8 @@ uses its internals for that (checked on the versions ``pyproject.toml`` allows):
 runtime's session manager finds the session, and on the session's event loop the run is
 requested as ``st.rerun()`` requests one (the page and query string the session last ran
 with; no widget states, so the session keeps the values it has). Where those internals are
-missing (or under AppTest, which has no runtime), ``watch`` answers ``False`` and the
-sidebar falls back to a fragment per tab.
+missing (or under AppTest, whose session the runtime's session manager does not hold),
+``watch`` answers ``False`` and the sidebar falls back to a fragment per tab.
 """
 
 from __future__ import annotations
@@ -179,7 +179,9 @@ def watch(session: PersistentSession, interval: float) -> bool:
     """Have this server's watcher bring ``session`` a colleague's changes every
     ``interval`` s; ``False`` where it cannot (no runtime, other Streamlit internals)."""
     context = get_script_run_ctx()
-    if context is None or not _INTERNALS or not runtime.exists():
+    sessions = StreamlitSessions()
+    # AppTest runs a runtime whose session manager does not hold its session.
+    if context is None or not _INTERNALS or not sessions.alive(context.session_id):
         return False
     _server_watcher(float(interval)).watch(context.session_id, session)
     return True
