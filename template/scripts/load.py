@@ -43,7 +43,7 @@ from persistence.storage import StorageInterface, open_storage  # noqa: E402
 from scripts.benchmark.target import bench_target  # noqa: E402
 from scripts.loadtest.levels import Level, run_level, warm_up  # noqa: E402
 from scripts.loadtest.report import render  # noqa: E402
-from scripts.loadtest.servers import Server, start_server  # noqa: E402
+from scripts.loadtest.servers import Server, launch, wait_until_healthy  # noqa: E402
 
 DEFAULT_USERS = (1, 10, 30, 60)
 MAX_USERS = 500
@@ -59,12 +59,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--idle", type=int, help="idle open tabs beside each level's users (default: as many)"
     )
     parser.add_argument("--shared", action="store_true", help="every tab on one process")
-    parser.add_argument("--quick", action="store_true", help="2 users for 3 s (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="2 users for 2 s (a smoke run)")
     parser.add_argument("--url", help="a running replica or proxy instead of local servers")
     parser.add_argument("--plain-url", help="with --url: the same app with PERSIST_ENABLED=false")
     args = parser.parse_args(argv)
     if args.quick:
-        args.users, args.seconds = [2], 3.0
+        args.users, args.seconds = [2], 2.0
     args.users = args.users or list(DEFAULT_USERS)
     if not all(0 < users <= MAX_USERS for users in args.users) or (args.idle or 0) < 0:
         parser.error(f"--users must be between 1 and {MAX_USERS}")
@@ -93,8 +93,10 @@ def servers(args: argparse.Namespace) -> Iterator[tuple[list[Server], StorageInt
         log = Path(tempfile.gettempdir()) / f"load-{target.namespace}.log"
         started: list[Server] = []
         try:
-            started.append(start_server("plain", {**env, "PERSIST_ENABLED": "false"}, log))
-            started.append(start_server("persistence", env, log))
+            started.append(launch("plain", {**env, "PERSIST_ENABLED": "false"}, log))
+            started.append(launch("persistence", env, log))
+            for server in started:  # started side by side: the wait is the slower one's
+                wait_until_healthy(server, log)
             yield started, target.store()
         finally:
             for server in started:
@@ -112,8 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with servers(args) as (loaded, store):
         warm = f"load-{run}-warm-up"
         store.create_process(warm)
-        for server in loaded:
-            warm_up(server, warm)
+        warm_up(loaded, warm)
         store.delete_process(warm)
         for users in args.users:
             names = [f"load-{run}-{users}-{i}" for i in range(users)]

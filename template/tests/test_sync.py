@@ -543,3 +543,51 @@ def test_the_watcher_drawn_by_a_full_run_reads_no_revision(
     assert not mine.changed_elsewhere()
     mine.end_run(run)
     assert mine.changed_elsewhere()
+
+
+def test_overlapping_runs_leave_the_screen_unverified_until_a_check_finds_it_saved(
+    store: StorageInterface,
+) -> None:
+    """The live-update fragment is drawn only after runs overlapped: a run that began before
+    the previous one ended, a superseded run's end, or a widget's value changed during a run
+    (a late thread's older values)."""
+    store.save_process("p", {"persist_progress": 40})
+    browser = FakeBrowser(persist_progress=0)
+    sync, state = browser_session(store, browser)
+    sync.open("p")
+    browser_run(sync, browser, persist_progress=40)
+    assert not sync.screen_unverified  # runs one after the other
+
+    superseded = sync.begin_run()
+    newer = sync.begin_run()  # the previous run has not ended
+    assert sync.screen_unverified
+    sync.end_run(newer)
+    browser.shown = {"persist_progress": 40}
+    assert not sync.shows_unsaved_values()  # the check finds every value saved
+    assert not sync.screen_unverified
+    sync.end_run(superseded)  # its finally, late
+    assert sync.screen_unverified
+
+    browser.shown = {"persist_progress": 60}
+    state.update(browser.shown)
+    run = sync.begin_run()
+    state["persist_progress"] = 50  # a late thread puts its older value in
+    sync.end_run(run)
+    assert sync.screen_unverified
+
+
+def test_a_watcher_reads_a_revision_once_for_every_session_on_the_process(
+    two_sessions: tuple[StateSync, StateSync],
+    store: StorageInterface,
+) -> None:
+    mine, colleague = two_sessions
+    rerun(colleague, persist_notes="from a colleague")
+    revision = colleague.store.process_revision("p")
+    assert mine.is_behind("p", revision)
+    assert not colleague.is_behind("p", revision)  # its own save
+    assert not mine.is_behind("q", revision)  # another process than the open one
+    run = mine.begin_run()  # merges it
+    assert not mine.is_behind("p", revision)
+    mine.end_run(run)
+    assert not mine.is_behind("p", revision)
+    assert mine.is_behind("p", None)  # deleted

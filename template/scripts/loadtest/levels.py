@@ -92,17 +92,21 @@ async def _run(users: Sequence[User], url: str, level: Level, interval: float) -
     await asyncio.gather(*(staggered(i, user) for i, user in enumerate(users)))
 
 
-def warm_up(server: Server, process: str) -> None:
-    """One page load, not measured: a fresh server's first run imports the app's modules."""
+def warm_up(servers: Sequence[Server], process: str) -> None:
+    """One page load on each server, side by side, not measured: a fresh server's first run
+    imports the app's modules."""
 
-    async def load() -> None:
+    async def load(server: Server) -> None:
         tab = Tab(server.url, process, timeout=60.0)
         try:
             await tab.open()
         finally:
             await tab.close()
 
-    asyncio.run(load())
+    async def load_all() -> None:
+        await asyncio.gather(*(load(server) for server in servers))
+
+    asyncio.run(load_all())
 
 
 def run_level(

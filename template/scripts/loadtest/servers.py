@@ -64,8 +64,9 @@ class Server:
             self.process.wait(timeout=10)
 
 
-def start_server(name: str, env: dict[str, str], log: Path) -> Server:
-    """``streamlit run`` the main app on a free loopback port with ``env`` added."""
+def launch(name: str, env: dict[str, str], log: Path) -> Server:
+    """``streamlit run`` the main app on a free loopback port with ``env`` added; it starts
+    beside whatever else is starting (``wait_until_healthy``)."""
     port = free_port()
     command = [
         sys.executable,
@@ -92,11 +93,15 @@ def start_server(name: str, env: dict[str, str], log: Path) -> Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(name, f"http://127.0.0.1:{port}", process)
+    return Server(name, f"http://127.0.0.1:{port}", process)
+
+
+def wait_until_healthy(server: Server, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not healthy(server.url):
-        if process.poll() is not None or time.monotonic() > deadline:
+        exited = server.process is not None and server.process.poll() is not None
+        if exited or time.monotonic() > deadline:
             server.stop()
-            raise RuntimeError(f"{name}: streamlit did not start on port {port} (see {log})")
+            message = f"{server.name}: streamlit did not start at {server.url} (see {log})"
+            raise RuntimeError(message)
         time.sleep(0.2)
-    return server

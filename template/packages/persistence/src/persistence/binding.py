@@ -161,6 +161,9 @@ class PersistentSession:
         # keeps state of its own (the data editor) starts again in a new visit.
         self.page_visit = 0
         self._page: str | None = None
+        # Whether this run drew the check of the browser's screen (``needs_screen_check``).
+        self.screen_check_drawn = False
+        self.ran_at = float("-inf")  # when the last full run began (time.monotonic)
 
     @property
     def process(self) -> str | None:
@@ -185,6 +188,12 @@ class PersistentSession:
     def shows_unsaved_values(self) -> bool:
         """Whether the browser shows a value of the open process that no save has stored."""
         return self.sync.shows_unsaved_values()
+
+    def needs_screen_check(self) -> bool:
+        """Whether runs overlapped since the screen was last checked and no check is on it:
+        a full run then draws one (the server's live-update watcher starts that run)."""
+        sync = self.sync
+        return sync.screen_unverified and not self.screen_check_drawn and not sync.in_run
 
     def processes(self) -> list[ProcessInfo]:
         """The processes this session may open, most recently updated first."""
@@ -281,6 +290,8 @@ class PersistentSession:
         if page != self._page:
             self._page = page
             self.page_visit += 1
+        self.screen_check_drawn = False
+        self.ran_at = time.monotonic()
         with self.sync.lock:
             self._follow_url()
             return self.sync.begin_run()

@@ -139,6 +139,10 @@ class StateSync:
         self._run = 0
         self._in_run = False  # between a full run's begin_run and its end_run
         self._unsaved_seen: State = {}  # what the watcher's last check found unsaved on screen
+        # Runs overlapped since the screen was last found saved (``screen_unverified``), and
+        # the values of the widgets on screen as this run began (to see a late thread's).
+        self._overlapped = False
+        self._on_screen_at_begin: dict[str, Any] = {}
         self._revision: Revision | None = None
         self._unsaved = False
         self._storage_down = False
@@ -234,6 +238,8 @@ class StateSync:
         """Bring the state up to date before the page draws; return this run's number."""
         with self.lock:
             self._run += 1
+            if self._in_run:  # the previous run has not ended: it was superseded
+                self._overlapped = True
             self._in_run = True
             self._browser.guard(self.is_saved, self.withhold)
             reported = self._browser.reported(self.prefix)
@@ -243,6 +249,7 @@ class StateSync:
             current = self._current()
             if reported is not None:
                 self._deliveries.resend_off_screen(current, reported)
+            self._on_screen_at_begin = {k: current[k] for k in reported or () if k in current}
             self._restore_dropped_keys(current, reported or {})
             return self._run
 
@@ -250,16 +257,21 @@ class StateSync:
         """Save what changed in run ``run``; nothing when a newer run has begun since."""
         with self.lock:
             if run != self._run:
+                self._overlapped = True
                 return
             self._in_run = False
-            self._save_changes()
+            self._save_changes(check_screen=True)
 
-    def _save_changes(self, tables_only: bool = False) -> None:
+    def _save_changes(self, tables_only: bool = False, check_screen: bool = False) -> None:
         """Write the keys that changed since the last save (``end_run``'s work); with
-        ``tables_only``, only the tables."""
+        ``tables_only``, only the tables. ``check_screen``: note a run whose widgets changed
+        while it ran (``screen_unverified``)."""
         if self.process is None or self.status.gone:
             return
-        changed = self._changed_keys(self._current())
+        current = self._current()
+        if check_screen and self._changed_on_screen(current):
+            self._overlapped = True
+        changed = self._changed_keys(current)
         if tables_only:
             changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
         encoded = self._limits.encode(changed, self.status.unstorable)
@@ -286,6 +298,27 @@ class StateSync:
                 return self.store.process_revision(self.process) != self._revision
             except PersistenceError:
                 return False  # the next run shows why
+
+    def is_behind(self, process: str, revision: Revision | None) -> bool:
+        """Whether ``revision``, read from storage for ``process`` (``None``: it is gone),
+        is news to this session: ``process`` is open, between runs, and not at that revision.
+        For a watcher that reads a process's revision once for every session that has it open."""
+        with self.lock:
+            if self.process != process or self.status.gone or self._in_run:
+                return False
+            return revision != self._revision
+
+    @property
+    def in_run(self) -> bool:
+        """Whether a full run is between its ``begin_run`` and its ``end_run``."""
+        return self._in_run
+
+    @property
+    def screen_unverified(self) -> bool:
+        """Whether runs overlapped (a superseded run's thread may have put older widget values
+        into the state) since a check found every value on screen saved
+        (``shows_unsaved_values``): until then the screen needs checking."""
+        return self._overlapped
 
     def shows_unsaved_values(self) -> bool:
         """Whether the browser, in a fragment's run (the watcher's), reports a value for a
@@ -314,6 +347,8 @@ class StateSync:
                 and not same(shown, self._synced.get(key, MISSING))
             }
             seen, self._unsaved_seen = self._unsaved_seen, unsaved
+            if not unsaved:
+                self._overlapped = False  # every value on screen is saved
             return any(key in seen and same(seen[key], shown) for key, shown in unsaved.items())
 
     def persisted_state(self) -> State:
@@ -489,6 +524,15 @@ class StateSync:
         for key, value in self._synced.items():
             if key not in current and key not in reported:
                 self._deliveries.put(key, value, current)
+
+    def _changed_on_screen(self, current: Mapping[Any, Any]) -> bool:
+        """Whether a widget that was on screen as the run began holds another value now: a
+        superseded run's thread, late to start, put its older widget values in during the run
+        (so what this run saves may not be what the browser shows)."""
+        return any(
+            not same(current.get(key, MISSING), value)
+            for key, value in self._on_screen_at_begin.items()
+        )
 
     def _accept(self, key: str, value: Any, size: int | None = None) -> None:
         """Record ``value`` as what storage holds for ``key`` (``size``: its encoding's bytes)."""

@@ -13,6 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from persistence.binding import GUEST_PREFIX, PersistentSession, get_session, persistent_run
 from persistence.errors import PersistenceError, StorageUnavailableError
 from persistence.history import Change
+from persistence.live import watch
 from persistence.migrations import AppMigrations
 from persistence.settings import get_settings
 from persistence.ui.login import require_login
@@ -206,20 +207,30 @@ def persistent_app(migrations: AppMigrations | None = None) -> Iterator[Persiste
 
 
 def _watch_for_changes(session: PersistentSession) -> None:
-    """Every ``live_update_seconds``, one revision read; a full rerun only when a colleague
-    saved to the open process (the rerun merges their keys; a half-typed, uncommitted text
-    stays: only the keys that changed are put into the widgets) or when the browser shows a
-    committed value that no save stored (the rerun saves it)."""
+    """Live updates every ``live_update_seconds``: the server's watcher (``persistence.live``)
+    reads the open process's revision once for all the tabs that show it and starts a full
+    run where a colleague saved (the run merges their keys; a half-typed, uncommitted text
+    stays: only the keys that changed are put into the widgets). After runs overlapped, a
+    fragment also checks what the browser shows until it finds it saved (a committed value
+    that no save stored: the full run it starts saves it). Where the server's watcher cannot
+    work, that fragment does both, in every tab."""
     seconds = get_settings().live_update_seconds
-    if seconds > 0 and session.process is not None:
+    if seconds <= 0 or session.process is None:
+        return
+    watched = watch(session, seconds)
+    if not watched or session.sync.screen_unverified:
+        session.screen_check_drawn = True
         with st.sidebar:
-            st.fragment(_rerun_when_changed_elsewhere, run_every=seconds)(session)
+            st.fragment(_check_screen, run_every=seconds)(session, watched)
 
 
-def _rerun_when_changed_elsewhere(session: PersistentSession) -> None:
-    """A colleague's save is merged by a full run; so is an edit on screen that no save
-    stored (the full run saves it)."""
-    if session.changed_elsewhere() or session.shows_unsaved_values():
+def _check_screen(session: PersistentSession, watched: bool) -> None:
+    """A full run saves an edit on screen that no save stored; without the server's watcher
+    it also merges a colleague's save. Once the screen is found saved, the full run drops
+    this fragment, and with it the browser's timer."""
+    if not watched and session.changed_elsewhere():
+        st.rerun(scope="app")
+    if session.shows_unsaved_values() or (watched and not session.sync.screen_unverified):
         st.rerun(scope="app")
 
 
