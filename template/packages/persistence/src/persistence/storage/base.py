@@ -33,7 +33,7 @@ from persistence.errors import (
     StorageUnavailableError,
 )
 from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
-from persistence.names import validate_process_name
+from persistence.names import MAX_NAME_LENGTH, validate_process_name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -204,6 +204,10 @@ class StorageBase(ABC):
 
     def process_exists(self, name: str) -> bool:
         return self.process_revision(name) is not None
+
+    @property
+    def max_name_length(self) -> int:
+        return MAX_NAME_LENGTH
 
 
 class BackendStore(StorageBase):
