@@ -25,12 +25,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from persistence import codec
 from persistence.errors import PersistenceError
 from persistence.i18n import StringTable
 from persistence.migrations import Migration, load_migrations
 from persistence.models import ProcessInfo, ProcessSnapshot, State
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage
+
+# pandas values are stored by ``persistence.frames``, imported with the first of them.
+codec.provide("pandas", "persistence.frames", tags=("DataFrame", "Series", "NA", "NaT"))
 
 if TYPE_CHECKING:
     from persistence.binding import PersistentSession, get_session, persisted

@@ -27,11 +27,11 @@ from persistence.logs import ensure_logging
 from persistence.metrics import server_metrics
 from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
-from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
+from persistence.names import check_name_length, validate_process_name
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage, utc_now
 from persistence.storage.observed import ObservedStorage, StoreHealth
-from persistence.storage.scoped import MAX_SCOPED_NAME_LENGTH, ScopedStorage
+from persistence.storage.scoped import ScopedStorage
 from persistence.sync import SaveStatus, StateSync
 
 SESSION_KEY = "_persistence_session"
@@ -145,16 +145,16 @@ class PersistentSession:
 
     def __init__(
         self,
+        store: StorageInterface,
         sync: StateSync,
         catalog: ProcessCatalog,
         *,
         owner: str | None = None,
-        max_name_length: int = MAX_NAME_LENGTH,
     ) -> None:
+        self.store = store  # the one ``sync`` works on: creates, renames and deletes go here
         self.sync = sync
         self.catalog = catalog
         self.owner = owner
-        self.max_name_length = max_name_length
         # Counts the runs that started on another page than the run before: a browser
         # unmounts a page's widgets when it leaves it, even when Streamlit then runs the
         # same page again (a link clicked while a grid sends an edit), so a widget that
@@ -195,6 +195,15 @@ class PersistentSession:
         sync = self.sync
         return sync.screen_unverified and not self.screen_check_drawn and not sync.in_run
 
+    @property
+    def max_name_length(self) -> int:
+        """The longest process name this session's store takes."""
+        return self.store.max_name_length
+
+    def process_info(self, name: str) -> ProcessInfo | None:
+        """``name`` as the process list has it (its last update), or ``None``."""
+        return self.catalog.info(name)
+
     def processes(self) -> list[ProcessInfo]:
         """The processes this session may open, most recently updated first."""
         return self.catalog.processes()
@@ -208,7 +217,7 @@ class PersistentSession:
     def create(self, name: str) -> None:
         """Create ``name`` and open it; ``PersistenceError`` says why not."""
         name = self._valid_name(name)
-        self.sync.store.create_process(name)
+        self.store.create_process(name)
         self.catalog.invalidate()
         self.open(name)
 
@@ -223,7 +232,7 @@ class PersistentSession:
         if old is None:
             return
         new = self._valid_name(new)
-        self.sync.store.rename_process(old, new)
+        self.store.rename_process(old, new)
         self.catalog.invalidate()
         self.open(new)
 
@@ -236,7 +245,7 @@ class PersistentSession:
         if source is None:
             return None
         new = self._valid_name(new)
-        self.sync.store.copy_process(source, new)
+        self.store.copy_process(source, new)
         self.catalog.invalidate()
         st.query_params[QUERY_PARAM] = new
         return new
@@ -260,7 +269,7 @@ class PersistentSession:
     def _revert(self, how: _Revert, change_id: str) -> Change | None:
         if self.process is None:
             return None
-        history = HistoryStore(self.sync.store, get_settings().history)
+        history = HistoryStore(self.store, get_settings().history)
         change = how(history, self.process, change_id, by=self.sync.author, at=utc_now())
         if change is not None:
             self.sync.remember(change)
@@ -270,7 +279,7 @@ class PersistentSession:
         """Delete the open process and close it; return its name."""
         name = self.process
         if name is not None:
-            self.sync.store.delete_process(name)
+            self.store.delete_process(name)
             self.catalog.invalidate()
             self.close()
         return name
@@ -315,7 +324,7 @@ class PersistentSession:
 
     def _valid_name(self, name: str) -> str:
         name = validate_process_name(name.strip())
-        check_name_length(name, self.max_name_length)
+        check_name_length(name, self.store.max_name_length)
         return name
 
 
@@ -377,12 +386,7 @@ def get_session(migrations: AppMigrations | None = None) -> PersistentSession:
         history=settings.history,
         author=author_label(),
     )
-    session = PersistentSession(
-        sync,
-        catalog,
-        owner=owner,
-        max_name_length=MAX_NAME_LENGTH if owner is None else MAX_SCOPED_NAME_LENGTH,
-    )
+    session = PersistentSession(store, sync, catalog, owner=owner)
     st.session_state[SESSION_KEY] = session
     return session
 

@@ -2,9 +2,11 @@
 
 JSON types pass through; ``date``, ``datetime``, ``time`` and ``tuple`` are tagged as
 ``{"$type": ..., "v": ...}`` so they come back as the same Python types (a restored
-``st.date_input`` needs a real ``date``). ``bytes`` are tagged base64 text. pandas
+``st.date_input`` needs a real ``date``). ``bytes`` are tagged base64 text. Values of
+another package's types are stored by a module that registers them (``register``): pandas
 ``DataFrame`` and ``Series`` are tagged objects with their columns, dtypes and index
-(``persistence.frames``, imported only when a value needs it). A user dict that itself has
+(``persistence.frames``, which the package declares with ``provide``, so it is imported
+only when a value needs it). A user dict that itself has
 a ``"$type"`` key is wrapped, so no stored value can be mistaken for a tag.
 
 ``same_value`` is the equality the sync engine compares values with: what would be stored
@@ -21,11 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from persistence.errors import UnstorableValueError
 
@@ -33,7 +36,6 @@ TYPE_TAG = "$type"
 _SCALARS = (str, int, float, bool, type(None))
 # Values whose ``==`` is a plain yes or no: the engine's hot path.
 _PLAIN = frozenset({str, int, float, bool, type(None), date, datetime, time, bytes})
-_PANDAS_TAGS = frozenset({"DataFrame", "Series", "NA", "NaT"})
 # JSON containers (objects, arrays) inside each other in a value's stored form. Encoding
 # refuses a deeper value and decoding a deeper text, so what is stored can always be read
 # back (whatever the stack depth of the thread that reads it) and no decoder recurses
@@ -46,9 +48,49 @@ _NOT_BRACKETS_BYTES = re.compile(rb'"(?:[^"\\]|\\.)*"|[^\[\]{}"]+')
 _EMPTY_PAIR = re.compile(r"\[\]|\{\}")
 
 
-def _is_pandas(kind: type) -> bool:
-    module = kind.__module__
-    return module == "pandas" or module.startswith("pandas.")
+class ValueType(Protocol):
+    """How the values of one package's types are stored (pandas: ``persistence.frames``)."""
+
+    def to_jsonable(self, value: Any, depth: int) -> Any:
+        """As ``to_jsonable``; ``TypeError`` for a value of the package it cannot store."""
+
+    def from_tagged(self, tag: str, payload: Any) -> Any:
+        """The value a tag this type was provided for, with its payload, stands for."""
+
+    def same(self, left: Any, right: Any) -> bool | None:
+        """Whether two values of one of its types are the same value for storage; ``None``
+        to compare them as any other value."""
+
+
+_REGISTERED: dict[str, ValueType] = {}  # top-level package of the types -> how to store them
+_PROVIDERS: dict[str, str] = {}  # package -> the module that registers it, once imported
+_TAG_PACKAGES: dict[str, str] = {}  # tag -> the package whose values are stored with it
+
+
+def provide(package: str, module: str, tags: Iterable[str]) -> None:
+    """Values of ``package``'s types, stored with ``tags``, are stored by ``module``, which
+    calls ``register`` as it is imported: on the first such value, so a plain value never
+    imports the package."""
+    _PROVIDERS[package] = module
+    for tag in tags:
+        _TAG_PACKAGES[tag] = package
+
+
+def register(package: str, value_type: ValueType) -> None:
+    """Store the values of ``package``'s types (``pandas``) as ``value_type`` says."""
+    _REGISTERED[package] = value_type
+
+
+def _value_type(package: str) -> ValueType | None:
+    found = _REGISTERED.get(package)
+    if found is None and package in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[package])  # registers itself
+        found = _REGISTERED.get(package)
+    return found
+
+
+def _package_of(kind: type) -> str:
+    return kind.__module__.partition(".")[0]
 
 
 def to_jsonable(value: Any, depth: int = 1) -> Any:
@@ -79,10 +121,9 @@ def to_jsonable(value: Any, depth: int = 1) -> Any:
         return {TYPE_TAG: "time", "v": value.isoformat()}
     if kind is bytes:
         return {TYPE_TAG: "bytes", "v": base64.b64encode(value).decode("ascii")}
-    if _is_pandas(kind):
-        from persistence import frames
-
-        return frames.to_jsonable(value, depth)
+    value_type = _value_type(_package_of(kind))
+    if value_type is not None:
+        return value_type.to_jsonable(value, depth)
     raise TypeError(f"values of type {kind.__name__} cannot be stored")
 
 
@@ -120,10 +161,10 @@ def _from_tagged(obj: dict[str, Any]) -> Any:
             raise ValueError(f"unreadable bytes: {error}") from None
     if tag == "float":  # NaN, Infinity, -Infinity in a frame's object column
         return float(payload)
-    if tag in _PANDAS_TAGS:
-        from persistence import frames
-
-        return frames.from_tagged(tag, payload)
+    package = _TAG_PACKAGES.get(tag)
+    value_type = None if package is None else _value_type(package)
+    if value_type is not None:
+        return value_type.from_tagged(tag, payload)
     return obj
 
 
@@ -151,10 +192,11 @@ def same_value(left: Any, right: Any) -> bool:
         return False
     if kind in _PLAIN:
         return bool(left == right)
-    if _is_pandas(kind) and kind.__name__ in ("DataFrame", "Series"):
-        from persistence import frames
-
-        return frames.same(left, right)
+    if kind is not list and kind is not dict and kind is not tuple:
+        value_type = _value_type(_package_of(kind))
+        same = None if value_type is None else value_type.same(left, right)
+        if same is not None:
+            return same
     try:
         return bool(left == right)
     except (TypeError, ValueError):  # a frame inside a container: its == is elementwise

@@ -1,8 +1,10 @@
 """pandas ``DataFrame`` and ``Series`` as plain JSON structures, losslessly, and their equality.
 
-The codec (``persistence.codec``) calls this module for pandas values only, so the ``persist``
-command and plain values never import pandas. A frame is a tagged object a person can read
-in ``persist show``: one entry per column with its label, dtype and values, then the index::
+This module registers itself with the codec (``persistence.codec``) for pandas values as
+it is imported, which the codec does on the first pandas value (``codec.provide`` in the
+package's ``__init__``): the ``persist`` command and plain values never import pandas. A
+frame is a tagged object a person can read in ``persist show``: one entry per column with
+its label, dtype and values, then the index::
 
     {"$type": "DataFrame", "v": {
         "columns": [
@@ -511,3 +513,22 @@ def _frame_in(payload: dict[str, Any]) -> pd.DataFrame:
     )
     frame.columns = labels
     return frame
+
+
+class _Pandas:
+    """pandas values for the codec: each call looks up this module's function, so what
+    replaces one (a test counting encodings) is what the codec calls."""
+
+    def to_jsonable(self, value: Any, depth: int) -> Any:
+        return to_jsonable(value, depth)
+
+    def from_tagged(self, tag: str, payload: Any) -> Any:
+        return from_tagged(tag, payload)
+
+    def same(self, left: Any, right: Any) -> bool | None:
+        if type(left) is not pd.DataFrame and type(left) is not pd.Series:
+            return None  # a scalar such as NA: compared as any value
+        return same(left, right)
+
+
+codec.register("pandas", _Pandas())

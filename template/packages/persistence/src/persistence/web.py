@@ -35,7 +35,7 @@ def _ready_timeout() -> float:
 
 
 def _probe_server_store() -> Readiness:
-    # The server's own store (one pool per process, shared with every session): the probe
+    # The server's own store (one pool per server process, shared with every session): the probe
     # sees exactly what the sessions see, and opens no connection of its own.
     from persistence.binding import server_storage
 

@@ -34,7 +34,7 @@ from persistence.errors import (
 )
 from persistence.history import without_history
 from persistence.models import Clock, ProcessInfo, ProcessRecord, ProcessSnapshot, Revision, State
-from persistence.names import validate_process_name
+from persistence.names import MAX_NAME_LENGTH, validate_process_name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -250,6 +250,10 @@ class StorageBase(ABC):
         if copied is None:  # deleted by someone else at once: as if never copied
             raise ProcessNotFoundError(target)
         return ProcessInfo(copied.name, copied.updated_at)
+
+    @property
+    def max_name_length(self) -> int:
+        return MAX_NAME_LENGTH
 
 
 class BackendStore(StorageBase):

@@ -93,6 +93,10 @@ class StorageInterface(Protocol):
 
     def close(self) -> None: ...
 
+    @property
+    def max_name_length(self) -> int:
+        """The longest process name this store takes, in characters."""
+
 
 class BackendFactory(Protocol):
     """A backend module's ``open_store``: the store for a storage URL of its scheme."""

@@ -71,3 +71,7 @@ class DelegatingStorage(StorageBase):
 
     def close(self) -> None:
         self.inner.close()
+
+    @property
+    def max_name_length(self) -> int:
+        return self.inner.max_name_length

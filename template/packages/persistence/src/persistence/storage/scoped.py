@@ -14,12 +14,11 @@ from typing import Any
 from persistence import codec
 from persistence.errors import ProcessExistsError, ProcessNotFoundError, RevisionConflictError
 from persistence.models import ProcessInfo, ProcessRecord, ProcessSnapshot, Revision
-from persistence.names import MAX_NAME_LENGTH, check_name_length, validate_process_name
+from persistence.names import check_name_length, validate_process_name
 from persistence.storage.contract import StorageInterface
 from persistence.storage.delegating import DelegatingStorage
 
 _TAG_LENGTH = 16
-MAX_SCOPED_NAME_LENGTH = MAX_NAME_LENGTH - _TAG_LENGTH - 1
 
 
 def owner_tag(owner: str) -> str:
@@ -43,8 +42,13 @@ class ScopedStorage(DelegatingStorage):
 
     def _inner_name(self, name: str) -> str:
         validate_process_name(name)
-        check_name_length(name, MAX_SCOPED_NAME_LENGTH)
+        check_name_length(name, self.max_name_length)
         return self._prefix + name
+
+    @property
+    def max_name_length(self) -> int:
+        """The inner store's limit less the owner's tag the inner name starts with."""
+        return self.inner.max_name_length - len(self._prefix)
 
     def _outer_name(self, inner: str) -> str | None:
         return inner[len(self._prefix) :] if inner.startswith(self._prefix) else None

@@ -258,7 +258,7 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
                     t("sidebar.search"), key=SEARCH_KEY, placeholder=t("sidebar.search_hint")
                 )
             shown, matching = session.find_processes(query, SHOWN_PROCESSES)
-            current = None if session.process is None else session.catalog.info(session.process)
+            current = None if session.process is None else session.process_info(session.process)
         except PersistenceError as error:
             detail = error.detail if isinstance(error, StorageUnavailableError) else describe(error)
             st.warning(t("status.unavailable", detail=detail))
