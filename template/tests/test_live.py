@@ -45,7 +45,7 @@ class ServerSessions:
 
 def tab(store: StorageInterface, catalog: ProcessCatalog, process: str) -> PersistentSession:
     sync = StateSync(store, {}, prefix="persist_", max_bytes=1 << 20)
-    session = PersistentSession(sync, catalog)
+    session = PersistentSession(store, sync, catalog)
     session.sync.open(process)
     session.sync.end_run(session.sync.begin_run())
     return session

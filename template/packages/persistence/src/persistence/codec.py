@@ -61,6 +61,13 @@ class ValueType(Protocol):
         """Whether two values of one of its types are the same value for storage; ``None``
         to compare them as any other value."""
 
+    def mergeable(self, value: Any) -> bool:
+        """Whether two sessions' changes of ``value`` are merged part by part."""
+
+    def merge_edits(self, base: Any, ours: Any, theirs: Any) -> Any:
+        """``theirs`` with the parts ``ours`` changed from ``base``; ``None`` when they
+        cannot be merged part by part."""
+
 
 _REGISTERED: dict[str, ValueType] = {}  # top-level package of the types -> how to store them
 _PROVIDERS: dict[str, str] = {}  # package -> the module that registers it, once imported
@@ -206,20 +213,27 @@ def same_value(left: Any, right: Any) -> bool:
             return False
 
 
-def mergeable(value: Any) -> bool:
-    """Whether two sessions' changes of ``value`` are merged part by part (``merge_edits``)."""
+def _registered_type(value: Any) -> ValueType | None:
     kind = type(value)
-    return kind.__name__ == "DataFrame" and _is_pandas(kind)
+    if kind in _PLAIN or kind is list or kind is dict or kind is tuple:
+        return None
+    return _value_type(_package_of(kind))
+
+
+def mergeable(value: Any) -> bool:
+    """Whether two sessions' changes of ``value`` are merged part by part (``merge_edits``):
+    as its type registered says (a table is, cell by cell)."""
+    value_type = _registered_type(value)
+    return value_type is not None and value_type.mergeable(value)
 
 
 def merge_edits(base: Any, ours: Any, theirs: Any) -> Any:
     """One value that two sessions changed from ``base`` at once, merged part by part where
     its type allows (a table, cell by cell: ``frames.merge_cells``); ``None`` otherwise."""
-    if not mergeable(ours):
+    value_type = _registered_type(ours)
+    if value_type is None or not value_type.mergeable(ours):
         return None
-    from persistence import frames
-
-    return frames.merge_cells(base, ours, theirs)
+    return value_type.merge_edits(base, ours, theirs)
 
 
 def dumps(obj: Any) -> str:

@@ -530,5 +530,11 @@ class _Pandas:
             return None  # a scalar such as NA: compared as any value
         return same(left, right)
 
+    def mergeable(self, value: Any) -> bool:
+        return type(value) is pd.DataFrame
+
+    def merge_edits(self, base: Any, ours: Any, theirs: Any) -> Any:
+        return merge_cells(base, ours, theirs)
+
 
 codec.register("pandas", _Pandas())
