@@ -120,6 +120,9 @@ def test_an_edit_then_leaving_at_once_is_kept_and_the_next_edit_keeps_it(
 
     def leave_by_link() -> None:
         nav_link(page, "checklist").click()
+        # The grid sends the edit the click committed 150 ms later (Streamlit's debounce): a
+        # click back within that window would unmount it unsent. Users come back later.
+        wait_for_app_run(page)
 
     def back_by_link() -> None:
         # The click that commits an open cell editor may be lost (Streamlit keeps the page
