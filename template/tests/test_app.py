@@ -19,6 +19,11 @@ from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, v
 from tests.conftest import FakeClock, StoreFactory
 
 
+# Tests marked `persistence` here check the sidebar's and the engine's mechanics, the same
+# whatever the other answers: they run with each backend's whole suite, not in every
+# combination's fast suite.
+
+
 def fill_report(at: AppTest) -> None:
     visit(at, REPORT)
     at.text_input(key=key("owner")).input("山田")
@@ -98,6 +103,7 @@ def test_switching_to_another_process_and_back(filled: StoreFactory) -> None:
     assert at.text_input(key=key("owner")).value == "other owner"
 
 
+@pytest.mark.persistence
 def test_an_unchanged_rerun_writes_nothing(filled: StoreFactory) -> None:
     store = filled()
     at = start(NAME)
@@ -108,6 +114,7 @@ def test_an_unchanged_rerun_writes_nothing(filled: StoreFactory) -> None:
     assert store.process_revision(NAME) == revision
 
 
+@pytest.mark.persistence
 def test_restoring_never_overwrites_what_the_user_just_typed(filled: StoreFactory) -> None:
     at = start(NAME)
     visit(at, REPORT)
@@ -169,6 +176,7 @@ def names_offered(at: AppTest) -> list[str]:
     return list(at.selectbox(key="active_process").options)
 
 
+@pytest.mark.persistence
 def test_many_processes_offer_the_most_recent_and_a_search_box(
     app_storage: StoreFactory,
 ) -> None:
@@ -192,6 +200,7 @@ def test_many_processes_offer_the_most_recent_and_a_search_box(
     ]
 
 
+@pytest.mark.persistence
 def test_a_few_processes_need_no_search_box(app_storage: StoreFactory) -> None:
     fill(app_storage, 3)
     at = start()
@@ -199,6 +208,7 @@ def test_a_few_processes_need_no_search_box(app_storage: StoreFactory) -> None:
     assert "process_search" not in [widget.key for widget in at.sidebar.text_input]
 
 
+@pytest.mark.persistence
 def test_a_listing_that_fails_keeps_the_open_process_selectable(
     filled: StoreFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,6 +224,7 @@ def test_a_listing_that_fails_keeps_the_open_process_selectable(
     assert names_offered(at) == [NAME]
 
 
+@pytest.mark.persistence
 def test_a_search_is_worked_out_once_per_listing(app_storage: StoreFactory) -> None:
     fill(app_storage, 120)
     catalog = ProcessCatalog(app_storage(), ttl=60)
@@ -336,6 +347,7 @@ def test_expired_processes_are_not_offered(app_storage: StoreFactory) -> None:
     assert at.sidebar.error, "a link to an expired process explains itself"
 
 
+@pytest.mark.persistence
 def test_a_process_deleted_in_another_session_is_not_brought_back(filled: StoreFactory) -> None:
     mine, theirs = start(NAME), start(NAME)
     visit(mine, REPORT)
@@ -368,6 +380,7 @@ def test_a_change_made_in_another_session_shows_on_the_next_rerun(filled: StoreF
 @pytest.mark.parametrize(
     "url", ["mongodb://db/processes", "json:////dev/null/processes", "sqlite:////dev/null/x.db"]
 )
+@pytest.mark.persistence
 def test_a_storage_url_that_cannot_work_is_explained_not_a_traceback(
     app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:

@@ -20,6 +20,11 @@ from persistence.ui.widgets import StoredFile, stored_file
 from tests.app_driver import CHECKLIST, MAIN_STRINGS, NAME, TABLES, create, key, start, visit
 from tests.conftest import StoreFactory
 
+
+# Tests marked `persistence` here check the engine's handling of tables and files, the same
+# whatever the other answers: they run with each backend's whole suite, not in every
+# combination's fast suite (what the page shows in each language and scope: the others).
+
 EXPENSES = key("expenses")
 CSV = key("csv")
 
@@ -93,6 +98,7 @@ def test_edits_added_and_deleted_rows_are_saved_and_come_back(
     assert_frame_equal(on_screen(again), table)
 
 
+@pytest.mark.persistence
 def test_two_quick_edits_both_stay(tables: AppTest, app_storage: StoreFactory) -> None:
     """The editor keeps the table it was given while the edits accumulate: the second
     edit arrives with the first, relative to the same table, and neither reverts."""
@@ -107,6 +113,7 @@ def test_two_quick_edits_both_stay(tables: AppTest, app_storage: StoreFactory) -
     assert saved_table(app_storage)["amount"].tolist() == [1, 2]
 
 
+@pytest.mark.persistence
 def test_an_unchanged_rerun_writes_nothing(tables: AppTest, app_storage: StoreFactory) -> None:
     send_edits(tables, edited={0: {"amount": 1}})
     revision = app_storage().process_revision(NAME)
@@ -126,6 +133,7 @@ def test_the_table_survives_a_page_switch(tables: AppTest, app_storage: StoreFac
     assert saved_table(app_storage)["amount"].tolist()[0] == 7
 
 
+@pytest.mark.persistence
 def test_each_process_has_its_own_table(tables: AppTest, app_storage: StoreFactory) -> None:
     send_edits(tables, edited={0: {"amount": 1}})
     first = saved_table(app_storage)
@@ -137,6 +145,7 @@ def test_each_process_has_its_own_table(tables: AppTest, app_storage: StoreFacto
     assert saved_table(app_storage, "second")["amount"].tolist()[0] == 2
 
 
+@pytest.mark.persistence
 def test_another_sessions_save_shows_on_the_next_rerun(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:
@@ -148,6 +157,7 @@ def test_another_sessions_save_shows_on_the_next_rerun(
     assert saved_table(app_storage)["item"].tolist()[:2] == ["theirs", "mine"]
 
 
+@pytest.mark.persistence
 def test_edits_of_different_cells_by_two_sessions_both_stay(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:
@@ -163,6 +173,7 @@ def test_edits_of_different_cells_by_two_sessions_both_stay(
     assert_frame_equal(on_screen(theirs), table)
 
 
+@pytest.mark.persistence
 def test_the_same_cell_edited_by_two_sessions_keeps_the_later_edit(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:
@@ -172,6 +183,7 @@ def test_the_same_cell_edited_by_two_sessions_keeps_the_later_edit(
     assert saved_table(app_storage)["amount"].tolist()[0] == 2
 
 
+@pytest.mark.persistence
 def test_a_grid_that_dropped_its_edits_never_writes_the_old_values_back(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:
@@ -185,6 +197,7 @@ def test_a_grid_that_dropped_its_edits_never_writes_the_old_values_back(
     assert_frame_equal(on_screen(tables), table)
 
 
+@pytest.mark.persistence
 def test_a_stale_edit_state_keeps_the_stored_cells() -> None:
     """The mechanism: an edited frame computed against an old base, reported while the
     stored table is newer, changes only the cells the edit state names."""
@@ -204,6 +217,7 @@ def test_a_stale_edit_state_keeps_the_stored_cells() -> None:
     assert_frame_equal(again, table)
 
 
+@pytest.mark.persistence
 def test_a_table_the_app_assigns_replaces_the_grid(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:
@@ -247,6 +261,7 @@ def test_a_file_is_kept_listed_removed_and_replaced(
     assert not previews(again)
 
 
+@pytest.mark.persistence
 def test_a_file_too_large_for_the_process_is_refused(
     tables: AppTest, app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,6 +275,7 @@ def test_a_file_too_large_for_the_process_is_refused(
     assert (app_storage().load_process(NAME) or {}).get(CSV) is None
 
 
+@pytest.mark.persistence
 def test_a_file_over_the_value_limit_is_refused_naming_the_key(
     tables: AppTest, app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -297,6 +313,7 @@ def editor_with_a_changing_label() -> None:
         )
 
 
+@pytest.mark.persistence
 @pytest.mark.parametrize("signature", ["compared", "ignored"])
 def test_other_editor_arguments_keep_the_edits(
     app_storage: StoreFactory, monkeypatch: pytest.MonkeyPatch, signature: str
@@ -325,6 +342,7 @@ def test_other_editor_arguments_keep_the_edits(
     assert saved_table(app_storage, name=numbers)["a"].tolist() == [5, 0, 7]
 
 
+@pytest.mark.persistence
 def test_a_table_that_cannot_be_stored_warns_and_loses_nothing_else(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:
@@ -338,6 +356,7 @@ def test_a_table_that_cannot_be_stored_warns_and_loses_nothing_else(
     assert saved[EXPENSES]["amount"].tolist()[0] == 1
 
 
+@pytest.mark.persistence
 def test_rows_added_by_the_editor_keep_the_tables_shape() -> None:
     """pandas 2 turns a nullable column into ``object`` when the editor adds a row; the
     table gets its dtypes back where no value is lost, and its RangeIndex."""
