@@ -18,7 +18,6 @@ from persistence.ui.strings import describe, t
 from tests.app_driver import CHECKLIST, NAME, NEW, REPORT, create, key, start, visit
 from tests.conftest import FakeClock, StoreFactory
 
-
 # Tests marked `persistence` here check the sidebar's and the engine's mechanics, the same
 # whatever the other answers: they run with each backend's whole suite, not in every
 # combination's fast suite.

@@ -20,7 +20,6 @@ from persistence.ui.widgets import StoredFile, stored_file
 from tests.app_driver import CHECKLIST, MAIN_STRINGS, NAME, TABLES, create, key, start, visit
 from tests.conftest import StoreFactory
 
-
 # Tests marked `persistence` here check the engine's handling of tables and files, the same
 # whatever the other answers: they run with each backend's whole suite, not in every
 # combination's fast suite (what the page shows in each language and scope: the others).
