@@ -32,6 +32,7 @@ __all__ = [
     "BACKENDS",
     "BROWSER_TESTS",
     "DEFAULT_PREFIX",
+    "EDGE_SUITE",
     "FAST_SUITE",
     "FULL_SUITE_ANSWERS",
     "PYTHON_VERSIONS",
@@ -83,6 +84,10 @@ COMBINATIONS = [
 BROWSER_TESTS = {"PYTEST_ADDOPTS": "-m e2e"}
 WITHOUT_BROWSER = {"PYTEST_ADDOPTS": "-m 'not e2e'"}
 FAST_SUITE = {"PYTEST_ADDOPTS": "-m 'not e2e and not slow and not persistence'"}
+# The edges of what a project declares (the newest Python, the lowest dependencies) run every
+# test that calls the dependencies' APIs: all but the browser tests and the slow ones, whose
+# examples, crashes and outages the whole suites run on the same code.
+EDGE_SUITE = {"PYTEST_ADDOPTS": "-m 'not e2e and not slow'"}
 
 
 # Saved processes of every value kind the codec tags, written by a project's own code (the

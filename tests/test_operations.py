@@ -79,9 +79,7 @@ def test_workflows_are_current_read_only_and_updates_arrive(copie: Copie) -> Non
     project = render(copie, backend="redis")
     ci = load(project, ".github/workflows/ci.yml")
     assert ci["permissions"] == {"contents": "read"}
-    uses = [
-        step["uses"] for job in ci["jobs"].values() for step in job["steps"] if "uses" in step
-    ]
+    uses = [step["uses"] for job in ci["jobs"].values() for step in job["steps"] if "uses" in step]
     assert "actions/checkout@v6" in uses and "actions/setup-python@v6" in uses
     assert not any(use.endswith(("@v4", "@v5")) and "actions/" in use for use in uses), uses
     setup_uv = next(
