@@ -5,8 +5,8 @@ Each round edits one amount and leaves at once: a page link clicked while the ce
 is still open (the click commits the edit; when the same click also leaves the page within
 Streamlit's 150 ms debounce, the browser never sends the edit, which the test checks on the
 page's WebSocket and then expects the old value everywhere), or Enter and then, 200-500 ms
-later, a page link, a process switch or a link followed by the browser's back button. Coming back, the
-grid, the total and the store agree. The rounds alternate between the two rows, so each
+later, a page link, a process switch or a link followed by the browser's back button.
+Coming back, the grid, the total and the store agree. The rounds alternate between the two rows, so each
 edit is also "the next edit" of the round before: the store must keep both. Each gesture
 runs ``REPEAT`` times (``QUICK_CLICK_REPEATS``, as in ``test_quick_clicks``) on one server
 and one page. Two sessions editing different cells at once keep both edits, and each
