@@ -2,15 +2,15 @@
 is saved on top of what is stored (issue #18).
 
 Each round edits one amount and leaves at once: a page link clicked while the cell editor
-is still open (the click commits the edit; when the same click also leaves the page within
-Streamlit's 150 ms debounce, the browser never sends the edit, which the test checks on the
-page's WebSocket and then expects the old value everywhere), or Enter and then, 200-500 ms
-later, a page link, a process switch or a link followed by the browser's back button.
-Coming back, the grid, the total and the store agree. The rounds alternate between the two rows, so each
-edit is also "the next edit" of the round before: the store must keep both. Each gesture
-runs ``REPEAT`` times (``QUICK_CLICK_REPEATS``, as in ``test_quick_clicks``) on one server
-and one page. Two sessions editing different cells at once keep both edits, and each
-shows the other's.
+is still open (the click commits the edit), or Enter and then, 200-500 ms later, a page
+link, a process switch or a link followed by the browser's back button. Coming back, the
+grid, the total and the store agree. The rounds alternate between the two rows, so each
+edit is also "the next edit" of the round before: the store must keep both. When the click
+that commits an open editor also leaves the page within Streamlit's 150 ms debounce, the
+browser never sends the edit (checked on the page's WebSocket): the old value must then
+agree everywhere. Each gesture runs ``REPEAT`` times (``QUICK_CLICK_REPEATS``, as in
+``test_quick_clicks``) on one server and one page. Two sessions editing different cells at
+once keep both edits, and each shows the other's.
 """
 
 from __future__ import annotations
