@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -98,8 +99,12 @@ class SentFrames:
     def _sent(self, payload: str | bytes) -> None:
         self.frames.append(payload.encode() if isinstance(payload, str) else payload)
 
-    def carried(self, text: str, since: int) -> bool:
-        return any(text.encode() in frame for frame in self.frames[since:])
+    def carried(self, value: int, since: int) -> bool:
+        """Whether a frame since ``since`` carried a cell edited to ``value``: the grid sends
+        ``{"edited_rows":{"0":{"amount":1001}},...}`` (a bare number could be part of a
+        widget's id)."""
+        edited = re.compile(rb'":' + str(value).encode() + rb"[,}]")
+        return any(edited.search(frame) for frame in self.frames[since:])
 
 
 class Rounds:
@@ -127,7 +132,7 @@ class Rounds:
                 self.page.wait_for_timeout(next(PAUSES_AFTER_ENTER_MS))
             leave()
             come_back()
-            if not enter and not self.sent.carried(str(self.wanted[row]), since):
+            if not enter and not self.sent.carried(self.wanted[row], since):
                 # The click both committed the editor and left the page, within the 150 ms
                 # in which Streamlit's grid holds an edit back: the browser never sent it
                 # (FIELD-NOTES 14), so no server can keep it. The rest must still agree.
