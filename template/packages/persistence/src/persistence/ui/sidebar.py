@@ -106,9 +106,13 @@ def _on_revert(session: PersistentSession, kind: str, change_id: str) -> None:
 
 def describe_change(change: Change, prefix: str) -> str:
     """``change`` in one line for the sidebar: time, who, what, in the UI language."""
-    keys = ", ".join(key.removeprefix(prefix) for key in change.keys)
-    what = t(f"history.{change.kind}", keys=keys)
+    what = t(f"history.{change.kind}", keys=key_names(change, prefix))
     return t("history.entry", time=short_time(change.at), who=author_name(change.by), what=what)
+
+
+def key_names(change: Change, prefix: str) -> str:
+    """The keys ``change`` wrote, as the app names them (without the prefix)."""
+    return ", ".join(key.removeprefix(prefix) for key in change.keys)
 
 
 def author_name(author: str) -> str:
@@ -166,8 +170,8 @@ def _status_line(session: PersistentSession) -> None:
     prefix = get_settings().key_prefix
     for change in status.changed_by[:SHOWN_ARRIVALS]:
         when = change.at.astimezone().strftime("%H:%M:%S")
-        keys = ", ".join(key.removeprefix(prefix) for key in change.keys)
-        st.caption(t("status.changed_by", who=author_name(change.by), keys=keys, time=when))
+        who = author_name(change.by)
+        st.caption(t("status.changed_by", who=who, keys=key_names(change, prefix), time=when))
     if status.changed_elsewhere_at is not None and not status.changed_by:
         when = status.changed_elsewhere_at.astimezone().strftime("%H:%M:%S")
         st.caption(t("status.changed_elsewhere", time=when))
