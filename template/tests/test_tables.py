@@ -217,6 +217,25 @@ def test_a_stale_edit_state_keeps_the_stored_cells() -> None:
 
 
 @pytest.mark.persistence
+def test_edits_whose_grid_did_not_draw_make_the_table_the_editor_would_return() -> None:
+    """An edit state that came with a run that never draws its grid (a page link clicked
+    meanwhile): the table is worked out with Streamlit's own parsing of the sent values."""
+    from persistence.browser import edited_frame
+    from persistence.ui.widgets import _like
+
+    base = pd.DataFrame({"a": pd.array([1, 2, 3], dtype="Int64"), "b": ["x", "y", "z"]})
+    original = base.copy(deep=True)
+    delta = {"edited_rows": {"2": {"b": "mine"}}, "added_rows": [{"a": 4}], "deleted_rows": [1]}
+    grid = edited_frame(base, delta)
+    assert grid is not None
+    assert grid["a"].tolist() == [1, 3, 4]
+    assert grid["b"].tolist()[:2] == ["x", "mine"]
+    assert _like(grid, base)["a"].dtype == base["a"].dtype
+    assert_frame_equal(base, original)
+    assert edited_frame(base, {"edited_rows": "not rows"}) is None
+
+
+@pytest.mark.persistence
 def test_a_table_the_app_assigns_replaces_the_grid(
     tables: AppTest, app_storage: StoreFactory
 ) -> None:

@@ -25,14 +25,14 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
 MAIN_APP = PROJECT_ROOT / "apps" / "main" / "app.py"
-CLOCK_SERVER = Path(__file__).with_name("clock_server.py")
+CONTROLLED_SERVER = Path(__file__).with_name("controlled_server.py")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 
 
 class StreamlitServer:
     """``streamlit run apps/main/app.py`` (or ``app``) on a fixed port; stop and start it
-    again at will. With a ``clock_file``, the server's store reads the time from that file
-    (``tests/e2e/clock_server.py``)."""
+    again at will. With ``controls``, the test sets the server's clock and holds its runs
+    through files in that folder (``tests/e2e/controlled_server.py``)."""
 
     def __init__(
         self,
@@ -40,10 +40,10 @@ class StreamlitServer:
         log: Path,
         app: Path = MAIN_APP,
         *,
-        clock_file: Path | None = None,
+        controls: Path | None = None,
     ) -> None:
         self.app = app
-        self.clock_file = clock_file
+        self.controls = controls
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -59,8 +59,8 @@ class StreamlitServer:
 
     def start(self) -> None:
         streamlit = ["-m", "streamlit"]
-        if self.clock_file is not None:
-            streamlit = [str(CLOCK_SERVER), str(self.clock_file)]
+        if self.controls is not None:
+            streamlit = [str(CONTROLLED_SERVER), str(self.controls)]
         command = [
             sys.executable,
             *streamlit,

@@ -2,7 +2,7 @@
 the sidebar keeps the process open, shows no false "does not exist", and gives the new time
 under the selector. The selector's value is the process name; a label with the time in it
 came back from the browser, a minute later, as a name that does not exist. The server's
-clock is a file the test moves (``tests/e2e/clock_server.py``): no waiting for a minute.
+clock is a file the test moves (``tests/e2e/controlled_server.py``): no waiting for a minute.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ NAME = "分の変わり目"
 def test_the_minute_turning_over_between_two_edits_keeps_the_process_open(
     make_store: StoreFactory, browser: Browser, tmp_path: Path
 ) -> None:
-    clock, clock_file = FakeClock(), tmp_path / "clock.txt"
+    clock, clock_file = FakeClock(), tmp_path / "clock"
     clock.now = datetime(2025, 1, 6, 9, 0, 59, tzinfo=UTC)
     clock_file.write_text(clock.now.isoformat(), encoding="utf-8")
     store = make_store(clock)
     store.create_process(NAME)
-    server = StreamlitServer(make_store, tmp_path / "streamlit.log", clock_file=clock_file)
+    server = StreamlitServer(make_store, tmp_path / "streamlit.log", controls=tmp_path)
     server.start()
     page = new_page(browser)
     try:

@@ -19,6 +19,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +30,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from persistence.storage import StorageInterface
 from tests.app_driver import MAIN_STRINGS as t
+from tests.conftest import StoreFactory
 from tests.e2e.conftest import StreamlitServer
 from tests.e2e.steps import (
+    TIMEOUT_MS,
     choose_process,
     data_editor,
     expect_process_open,
@@ -186,6 +189,56 @@ def test_an_edit_then_leaving_at_once_is_kept_and_the_next_edit_keeps_it(
         page.go_back()
 
     rounds.run(enter=True, leave=leave_for_report, come_back=browser_back)
+
+
+def test_an_edit_whose_run_is_superseded_before_it_draws_the_grid_is_kept(
+    make_store: StoreFactory, page: Page, store: StorageInterface, tmp_path: Path
+) -> None:
+    """A busy server: the run the edit came with is held at its start (the controlled
+    server's gate) while the user follows a link or switches the process. That run ends
+    before it draws the grid, and the next one draws another page or process: the edit is
+    still saved, to the process it was made in."""
+    store.create_process(NAME)
+    store.create_process(OTHER)
+    server = StreamlitServer(make_store, tmp_path / "streamlit.log", controls=tmp_path)
+    server.start()
+    gate = tmp_path / "gate"
+    try:
+        sent = SentFrames(page)
+        open_tables(page, server.url, NAME)
+        wanted = list(DEFAULT_AMOUNTS)
+
+        def edit_while_held(row: int, amount: int, leave: Callable[[], None]) -> None:
+            since = len(sent.frames)
+            type_into_cell(data_editor(page, "expenses"), row, 1, str(amount))
+            gate.touch()
+            try:
+                page.keyboard.press("Enter")
+                for _ in range(TIMEOUT_MS // 50):  # the browser sends it 150 ms after Enter
+                    if sent.carried(amount, since):
+                        break
+                    page.wait_for_timeout(50)
+                page.wait_for_timeout(300)  # the edit's run has begun, and waits
+                leave()
+                page.wait_for_timeout(300)  # the next request has reached the server
+            finally:
+                gate.unlink()
+            wanted[row] = amount
+
+        edit_while_held(0, 1111, lambda: nav_link(page, "checklist").click())
+        wait_until_stored(store, NAME, lambda state: amounts(state) == wanted, f"{wanted}", page)
+        go_to(page, "tables")
+        expect_agree(page, store, NAME, wanted)
+
+        edit_while_held(1, 2222, lambda: choose_process(page, OTHER))
+        expect_process_open(page, OTHER)
+        wait_until_stored(store, NAME, lambda state: amounts(state) == wanted, f"{wanted}", page)
+        assert amounts(store.load_process(OTHER)) in ([], DEFAULT_AMOUNTS)  # nothing went there
+        choose_process(page, NAME)
+        expect_process_open(page, NAME)
+        expect_agree(page, store, NAME, wanted)
+    finally:
+        server.stop()
 
 
 def test_two_sessions_edit_different_cells_at_once(

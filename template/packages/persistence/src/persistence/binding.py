@@ -164,6 +164,7 @@ class PersistentSession:
         # Whether this run drew the check of the browser's screen (``needs_screen_check``).
         self.screen_check_drawn = False
         self.ran_at = float("-inf")  # when the last full run began (time.monotonic)
+        self._pending_edits: dict[str, Callable[[], None]] = {}
 
     @property
     def process(self) -> str | None:
@@ -223,8 +224,13 @@ class PersistentSession:
 
     def open(self, name: str) -> None:
         """Open ``name`` and mirror it in the URL, so a reload or a shared link reopens it."""
-        self.sync.open(name)
+        self._switch_to(name)
         st.query_params[QUERY_PARAM] = name
+
+    def _switch_to(self, name: str) -> None:
+        with self.sync.lock:
+            self._take_pending_edits()
+            self.sync.open(name)
 
     def rename(self, new: str) -> None:
         """Rename the open process to ``new``, keeping its state."""
@@ -308,6 +314,16 @@ class PersistentSession:
     def end_run(self, run: int) -> None:
         self.sync.end_run(run)
 
+    def keep_pending_edits(self, widget: str, take: Callable[[], None]) -> None:
+        """Have ``take`` put into session state, before another process opens, the edits
+        ``widget`` (one with state of its own, such as the data editor) was sent with the
+        request that opens it: they belong to the process they were made in."""
+        self._pending_edits[widget] = take
+
+    def _take_pending_edits(self) -> None:
+        for take in list(self._pending_edits.values()):
+            take()
+
     def _follow_url(self) -> None:
         wanted = st.query_params.get(QUERY_PARAM)
         if not wanted:
@@ -317,7 +333,7 @@ class PersistentSession:
         if wanted == self.process:
             return
         try:
-            self.sync.open(wanted)
+            self._switch_to(wanted)
         except PersistenceError as error:
             self.status.error = error
             del st.query_params[QUERY_PARAM]

@@ -2,10 +2,11 @@
 
 The sync engine needs two facts Streamlit has no public API for: which widgets the browser
 sent a value for (a widget it did not report is not on its screen), and a widget's default
-(what the browser shows for a widget whose key was removed). This module alone reads them
-from Streamlit's session state (checked on the versions ``pyproject.toml`` allows). If those
-internals ever change, it answers "unknown" and the engine trusts what it reads, as it did
-before it tracked deliveries.
+(what the browser shows for a widget whose key was removed); the data editor needs a third:
+the table a grid's edits make, for a grid that did not draw in the run that got them. This
+module alone reads them from Streamlit (checked on the versions ``pyproject.toml`` allows).
+If those internals ever change, it answers "unknown" and the engine trusts what it reads, as
+it did before it tracked deliveries.
 
 It also guards the widgets against saved values they can no longer take (a slider whose
 range was narrowed, a date saved as text ...): Streamlit would replace the whole page with an
@@ -17,9 +18,11 @@ it, or its default (see ``fitted``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 from streamlit.runtime.state.common import (
     WidgetMetadata,
     is_array_value_field_name,
@@ -228,3 +231,23 @@ class StreamlitBrowser:
             _guard_widgets(get_session_state(), saved, withhold)
         except (AttributeError, TypeError):
             return  # other internals: values are given to the widgets as they are
+
+
+def edited_frame(base: pd.DataFrame, edits: Mapping[str, Any]) -> pd.DataFrame | None:
+    """What ``st.data_editor(base)`` returns while its grid holds ``edits`` (its widget state:
+    ``edited_rows``, ``added_rows``, ``deleted_rows``), worked out as Streamlit does it (its
+    parsing of the values the browser sent), for a grid that does not draw in this run.
+    ``None`` when Streamlit's internals are not the ones this was written for."""
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+        from streamlit.elements.lib.column_config_utils import determine_dataframe_schema
+        from streamlit.elements.widgets import data_editor
+
+        frame = base.copy(deep=True)
+        data_editor._fix_column_headers(frame)
+        schema = determine_dataframe_schema(frame, pa.Table.from_pandas(frame).schema)
+        state = data_editor.DataEditorSerde().deserialize(json.dumps(edits, default=str))
+        edited = data_editor._apply_dataframe_edits(frame, state, schema)
+    except Exception:  # noqa: BLE001 - other internals, or values they refuse: unknown
+        return None
+    return edited if isinstance(edited, pd.DataFrame) else None

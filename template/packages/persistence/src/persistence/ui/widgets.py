@@ -18,7 +18,9 @@ grid has since dropped). The editor is started again (a new widget key, with the
 frame as its base) whenever the grid could show something else than the store: a new
 session, a process switch, a colleague's save, a new visit of the page, a grid that no
 longer reports the edits in the table, app code assigning the key, or other editor
-arguments.
+arguments. An edit can also arrive with a run that never draws the grid: the run it came
+with was superseded by a page link or a process switch clicked meanwhile. The session then
+applies it at the end of that run, or before the other process opens (``_take_pending_edits``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import json
 import secrets
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -34,7 +37,7 @@ import streamlit as st
 
 from persistence import codec
 from persistence.binding import get_session, persisted
-from persistence.browser import StreamlitBrowser
+from persistence.browser import StreamlitBrowser, edited_frame
 from persistence.codec import same_value
 from persistence.settings import get_settings
 from persistence.ui.strings import t
@@ -210,8 +213,10 @@ def persistent_data_editor(
         state[f"{slot}_state"] = editor
         delta = None
     widget_key = editor.widget_key(slot)
+    session.keep_pending_edits(slot, partial(_take_pending_edits, name))
+    editor_kwargs = {**data_editor_kwargs, **_taking_edits(name, data_editor_kwargs)}
     with st.container(key=slot):
-        returned = st.data_editor(editor.base, key=widget_key, **data_editor_kwargs)
+        returned = st.data_editor(editor.base, key=widget_key, **editor_kwargs)
     after = _delta(state.get(widget_key))
     if delta is not None and after != delta:
         # Streamlit created the widget afresh under the same key (its identity changed):
@@ -221,10 +226,7 @@ def persistent_data_editor(
         st.rerun()
     grid = _like(returned, editor.base)
     if edited_now and delta is not None:
-        lost = _lost_edits(delta, editor.applied)
-        table = _apply_edits(current, grid, len(editor.base), delta, editor.applied, lost=lost)
-        if not same_value(table, current):
-            state[key] = current = table
+        current = _take_edits(editor, key, current, grid, delta)
         # The grid must show what is stored: when it does not (a colleague's cells, edits
         # the browser dropped), the editor starts again on the stored table.
         # A grid drawn in an earlier visit of the page is gone from the browser: this
@@ -235,6 +237,60 @@ def persistent_data_editor(
     if editor.stale:
         st.rerun()
     return current.copy(deep=True)  # the caller's changes to it change nothing saved
+
+
+def _take_edits(
+    editor: _EditorState, key: str, current: pd.DataFrame, grid: pd.DataFrame, delta: Delta
+) -> pd.DataFrame:
+    """Put under ``key`` the table ``current`` with what the user changed since
+    ``editor.applied`` (``grid``: the base with all of ``delta`` applied); return it."""
+    lost = _lost_edits(delta, editor.applied)
+    table = _apply_edits(current, grid, len(editor.base), delta, editor.applied, lost=lost)
+    if same_value(table, current):
+        return current
+    st.session_state[key] = table
+    return table
+
+
+def _taking_edits(name: str, data_editor_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The editor's ``on_change``: take the edits first, then call the caller's own."""
+    on_change = data_editor_kwargs.get("on_change")
+    if isinstance(on_change, str):  # "ignore" and the like: no run, nothing to take
+        return {}
+    args = tuple(data_editor_kwargs.get("args") or ())
+    kwargs = dict(data_editor_kwargs.get("kwargs") or {})
+
+    def take_then_call() -> None:
+        _take_pending_edits(name)
+        if callable(on_change):
+            on_change(*args, **kwargs)
+
+    return {"on_change": take_then_call, "args": None, "kwargs": None}
+
+
+def _take_pending_edits(name: str) -> None:
+    """Apply the edits the grid of ``name`` sent with this run's request, as the editor's
+    draw would, before any of the run's code: Streamlit calls it as the editor's
+    ``on_change``. The run may never draw the editor (a page link or a process switch
+    clicked meanwhile supersedes it), and a new page's run drops the grid's state."""
+    state = st.session_state
+    slot = _EDITOR.format(name=name)
+    editor: _EditorState | None = state.get(f"{slot}_state")
+    key = persisted(name)
+    current = state.get(key)
+    if editor is None or editor.stale or type(current) is not pd.DataFrame:
+        return
+    if editor.process != get_session().process:
+        return  # the table of another process: its edits went with it
+    delta = _delta(state.get(editor.widget_key(slot)))
+    if delta is None or delta == editor.applied:
+        return
+    edited = edited_frame(editor.base, delta)
+    if edited is None:
+        return
+    grid = _like(edited, editor.base)
+    _take_edits(editor, key, current, grid, delta)
+    editor.applied, editor.shown = delta, grid
 
 
 _NUMBERS = frozenset({"integer", "floating", "mixed-integer-float", "decimal", "integer-na"})
