@@ -362,3 +362,42 @@ def test_purge_deletes_expired_processes_only(store: StorageInterface, clock: Fa
     assert store.purge_expired() == ["old"]
     assert [info.name for info in store.list_processes()] == ["new"]
     assert store.purge_expired() == []
+
+
+# -- presence: who has a process open ------------------------------------------------------
+def test_marks_show_who_has_a_process_open(store: StorageInterface) -> None:
+    store.create_process("weekly")
+    revision = store.process_revision("weekly")
+    store.mark_present("weekly", "tab-1", "alice@example.com", 45)
+    store.mark_present("weekly", "tab-2", "guest:ab12cd", 45)
+    store.mark_present("weekly", "tab-1", "alice@example.com (2)", 45)  # replaces its mark
+    assert store.visitors("weekly") == {
+        "tab-1": "alice@example.com (2)",
+        "tab-2": "guest:ab12cd",
+    }
+    assert store.visitors("other") == {}
+    assert store.process_revision("weekly") == revision  # a mark is not a save
+    assert [info.name for info in store.list_processes()] == ["weekly"]
+
+
+def test_a_mark_runs_out_by_itself_and_can_be_taken_off(
+    store: StorageInterface, clock: FakeClock
+) -> None:
+    store.mark_present("2025年1月_週次レポート", "tab-1", "山田", 45)
+    store.mark_present("2025年1月_週次レポート", "tab-2", "佐藤", 10)
+    clock.advance(seconds=11)
+    assert store.visitors("2025年1月_週次レポート") == {"tab-1": "山田"}
+    store.mark_absent("2025年1月_週次レポート", "tab-1")
+    store.mark_absent("2025年1月_週次レポート", "tab-1")  # already gone: nothing to do
+    assert store.visitors("2025年1月_週次レポート") == {}
+    store.mark_present("2025年1月_週次レポート", "tab-3", "鈴木", 45)
+    clock.advance(seconds=46)
+    assert store.visitors("2025年1月_週次レポート") == {}
+
+
+def test_marks_take_hostile_names_and_refuse_invalid_ones(store: StorageInterface) -> None:
+    for name in ("../../etc/passwd", "a/b", "\u202eevil"):
+        store.mark_present(name, "tab", name, 45)
+        assert store.visitors(name) == {"tab": name}
+    with pytest.raises(InvalidProcessNameError):
+        store.mark_present("a\nb", "tab", "x", 45)
