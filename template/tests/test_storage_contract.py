@@ -393,9 +393,6 @@ def test_a_mark_runs_out_by_itself_and_can_be_taken_off(
     store.mark_present("2025年1月_週次レポート", "tab-3", "鈴木", 45)
     clock.advance(seconds=46)
     assert store.visitors("2025年1月_週次レポート") == {}
-    if not isinstance(store, ScopedStorage):  # the operator's purge sweeps what ran out
-        assert store.purge_expired() == []
-        assert store.visitors("2025年1月_週次レポート") == {}
 
 
 def test_marks_take_hostile_names_and_refuse_invalid_ones(store: StorageInterface) -> None:
