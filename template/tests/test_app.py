@@ -335,30 +335,6 @@ def test_the_history_lists_changes_and_undoes_and_restores_them(filled: StoreFac
     assert saved is not None and saved[key("owner")] == "山田"
 
 
-def test_the_sidebar_says_who_else_has_the_process_open(app_storage: StoreFactory) -> None:
-    store, later = app_storage(), "2025年2月_週次レポート"
-    store.create_process(NAME)
-    store.create_process(later)
-    store.mark_present(NAME, "a-colleagues-tab", "alice@example.com", 45)
-
-    def others(at: AppTest) -> list[str]:
-        return [caption.value for caption in at.sidebar.caption]
-
-    mine = start(NAME)
-    assert t("sidebar.others_named", count=1, names="alice@example.com") in others(mine)
-    theirs = start(NAME)  # a guest: counted, never named
-    assert t("sidebar.others_named", count=2, names="alice@example.com") in others(theirs)
-    visit(mine, REPORT)  # its next run sees the newcomer
-    assert t("sidebar.others_named", count=2, names="alice@example.com") in others(mine)
-    assert len(store.visitors(NAME)) == 3
-    store.mark_absent(NAME, "a-colleagues-tab")
-    visit(theirs, REPORT)
-    assert t("sidebar.others", count=1) in others(theirs)
-    mine.sidebar.selectbox(key="active_process").set_value(later).run()
-    assert len(store.visitors(NAME)) == 1  # its mark went with it
-    assert len(store.visitors(later)) == 1
-
-
 def test_expired_processes_are_not_offered(app_storage: StoreFactory) -> None:
     from tests.conftest import FakeClock
 

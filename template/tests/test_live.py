@@ -12,7 +12,6 @@ import pytest
 from persistence.binding import PersistentSession, ProcessCatalog
 from persistence.live import LiveUpdates
 from persistence.models import Revision
-from persistence.presence import Presence
 from persistence.storage import StorageInterface
 from persistence.storage.delegating import DelegatingStorage
 from persistence.sync import StateSync
@@ -24,50 +23,21 @@ class CountingStorage(DelegatingStorage):
     def __init__(self, inner: StorageInterface) -> None:
         super().__init__(inner)
         self.revision_reads: Counter[str] = Counter()
-        self.mark_reads: Counter[str] = Counter()
-        self.marks_written: Counter[str] = Counter()
 
     def process_revision(self, name: str) -> Revision | None:
         self.revision_reads[name] += 1
         return super().process_revision(name)
 
-    def visitors(self, name: str) -> dict[str, str]:
-        self.mark_reads[name] += 1
-        return super().visitors(name)
-
-    def mark_present(self, name: str, visitor: str, label: str, seconds: float) -> None:
-        self.marks_written[name] += 1
-        super().mark_present(name, visitor, label, seconds)
-
-    def clear(self) -> None:
-        for counter in (self.revision_reads, self.mark_reads, self.marks_written):
-            counter.clear()
-
-
-class Monotonic:
-    """``time.monotonic`` that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 class ServerSessions:
-    """The sessions a server holds: which are still there (and which of those have lost
-    their tab's connection), which were woken."""
+    """The sessions a server holds: which are still there, which were woken."""
 
     def __init__(self) -> None:
         self.open: set[str] = set()
-        self.disconnected: set[str] = set()
         self.woken: list[str] = []
 
     def alive(self, session_id: str) -> bool:
         return session_id in self.open
-
-    def connected(self, session_id: str) -> bool:
-        return session_id in self.open - self.disconnected
 
     def wake(self, session_id: str) -> None:
         self.woken.append(session_id)
@@ -137,47 +107,3 @@ def test_a_session_whose_runs_overlapped_is_woken_to_draw_the_screen_check(
     assert watcher.check() == ["a"]
     session.screen_check_drawn = True  # the full run it started drew the check
     assert watcher.check() == []
-
-
-def test_the_watcher_keeps_who_else_is_here_with_one_read_per_process(
-    counting: CountingStorage, store: StorageInterface
-) -> None:
-    clock = Monotonic()
-    catalog = ProcessCatalog(counting)
-    sessions = ServerSessions()
-    watcher = LiveUpdates(2.0, sessions)
-    tabs: dict[str, PersistentSession] = {}
-    for session_id, label, process in [
-        ("a", "alice", "p"),
-        ("b", "bob", "p"),
-        ("c", "guest:c", "q"),
-    ]:
-        session = tabs[session_id] = tab(counting, catalog, process)
-        session.presence = Presence(f"tab-{session_id}", label, clock=clock)
-        session.presence.follow(counting, process)  # as its first run does
-        sessions.open.add(session_id)
-        watcher.watch(session_id, session)
-    watcher.stop()
-    assert not tabs["a"].presence.others  # the first one there
-    assert tabs["b"].presence.others == ("alice",)
-    counting.clear()
-
-    assert watcher.check() == ["a"]  # bob came: only alice's sidebar changes
-    assert tabs["a"].presence.others == ("bob",)
-    assert counting.mark_reads == {"p": 1, "q": 1}
-    assert not counting.marks_written  # renewed every 15 s, not every round
-    assert watcher.check() == []
-
-    clock.now += 15
-    counting.clear()
-    assert watcher.check() == []
-    assert counting.marks_written == {"p": 2, "q": 1}
-
-    sessions.disconnected.add("b")  # bob's tab lost its connection
-    assert watcher.check() == ["a"]
-    assert not tabs["a"].presence.others
-    assert store.visitors("p") == {"tab-a": "alice"}
-
-    sessions.open.discard("c")  # the tab was closed and its session ended
-    watcher.check()
-    assert store.visitors("q") == {}

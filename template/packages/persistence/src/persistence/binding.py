@@ -28,7 +28,6 @@ from persistence.metrics import server_metrics
 from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import check_name_length, validate_process_name
-from persistence.presence import Presence, new_visitor
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface, open_storage, utc_now
 from persistence.storage.observed import ObservedStorage, StoreHealth
@@ -151,10 +150,8 @@ class PersistentSession:
         catalog: ProcessCatalog,
         *,
         owner: str | None = None,
-        presence: Presence | None = None,
     ) -> None:
         self.store = store  # the one ``sync`` works on: creates, renames and deletes go here
-        self.presence = presence or Presence(new_visitor(), "")
         self.sync = sync
         self.catalog = catalog
         self.owner = owner
@@ -312,9 +309,7 @@ class PersistentSession:
         self.ran_at = time.monotonic()
         with self.sync.lock:
             self._follow_url()
-            run = self.sync.begin_run()
-        self.presence.follow(self.store, self.process)  # nothing when it is the same
-        return run
+            return self.sync.begin_run()
 
     def end_run(self, run: int) -> None:
         self.sync.end_run(run)
@@ -407,8 +402,7 @@ def get_session(migrations: AppMigrations | None = None) -> PersistentSession:
         history=settings.history,
         author=author_label(),
     )
-    presence = Presence(new_visitor(), sync.author)
-    session = PersistentSession(store, sync, catalog, owner=owner, presence=presence)
+    session = PersistentSession(store, sync, catalog, owner=owner)
     st.session_state[SESSION_KEY] = session
     return session
 

@@ -8,10 +8,6 @@ open tab ran a fragment each interval, and each fragment run cost Streamlit's fu
 ``gc.collect()`` (``runner.postScriptGC``) on top of the read: at 30 busy and 30 idle tabs on
 two cores no run finished any more (``make load``, docs/scaling.md).
 
-The same round keeps who has a process open (``persistence.presence``): it renews each
-session's mark every 15 s, reads the marks once per process, and starts a run only in a
-session whose sidebar would show someone else come or go.
-
 The other thing a fragment did, checking that what the browser shows is saved, needs the
 browser's own report of its widgets, which only a fragment's timer makes the browser send
 unasked. That check is needed only after runs overlapped (``StateSync.screen_unverified``):
@@ -32,7 +28,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import streamlit as st
@@ -56,9 +51,6 @@ class Sessions(Protocol):
 
     def alive(self, session_id: str) -> bool:
         """Whether the session still exists (its tab may reconnect to it)."""
-
-    def connected(self, session_id: str) -> bool:
-        """Whether the session's tab is connected (a closed tab's session lingers a while)."""
 
     def wake(self, session_id: str) -> None:
         """Start a full run of the session (queued after its run when one is going)."""
@@ -89,21 +81,20 @@ class LiveUpdates:
         self._stopped.set()
 
     def check(self) -> list[str]:
-        """One round: each watched process's revision and marks read once; renew each
-        session's mark when due (``persistence.presence``); wake the sessions that see
-        someone come or go, and those behind the revision or needing their screen checked
-        unless their last run began less than half an interval ago (a colleague's save
-        shows within 1.5 intervals in a tab in use, within one in an idle tab); take the
-        marks of disconnected tabs off and forget closed sessions. Returns the woken."""
-        present = self._without_departed()  # first: the others' sidebars this round see it
+        """One round: each watched process's revision read once; wake the sessions that are
+        behind it or need their screen checked, unless their last run began less than half
+        an interval ago (a colleague's save shows within 1.5 intervals in a tab in use, within
+        one in an idle tab); forget closed sessions. Returns the woken."""
+        with self._lock:
+            watched = list(self._watched.items())
         revisions: dict[tuple[int, str], Revision | None] = {}
-        marks = _RoundOfMarks()
         woken: list[str] = []
         recent = time.monotonic() - self.interval / 2
-        for session_id, session in present:
-            if session.presence.refresh(session.store, marks.reader(session)):
-                self._sessions.wake(session_id)  # who else is here changed: redraw it
-                woken.append(session_id)
+        for session_id, session in watched:
+            if not self._sessions.alive(session_id):
+                with self._lock:
+                    if self._watched.get(session_id) is session:
+                        del self._watched[session_id]
             elif session.ran_at > recent:
                 # A tab in use: its own runs merge what colleagues saved. A browser likewise
                 # restarts a fragment's timer with every full run.
@@ -113,45 +104,12 @@ class LiveUpdates:
                 woken.append(session_id)
         return woken
 
-    def _without_departed(self) -> list[tuple[str, PersistentSession]]:
-        """The watched sessions whose tab is connected; the others' marks taken off, and
-        ended sessions forgotten."""
-        with self._lock:
-            watched = list(self._watched.items())
-        present = []
-        for session_id, session in watched:
-            if self._sessions.connected(session_id):
-                present.append((session_id, session))
-                continue
-            session.presence.leave(session.store)  # a tab that reconnects runs and marks again
-            if not self._sessions.alive(session_id):
-                with self._lock:
-                    if self._watched.get(session_id) is session:
-                        del self._watched[session_id]
-        return present
-
     def _loop(self) -> None:
         while not self._stopped.wait(self.interval):
             try:
                 self.check()
             except Exception:  # the thread outlives any one round's surprise
                 _LOGGER.exception("live-update check failed")
-
-
-class _RoundOfMarks:
-    """One round's reads of who has a process open: one per process list and name."""
-
-    def __init__(self) -> None:
-        self._read: dict[tuple[int, str], Mapping[str, str]] = {}
-
-    def reader(self, session: PersistentSession) -> Callable[[str], Mapping[str, str]]:
-        def read(process: str) -> Mapping[str, str]:
-            key = (id(session.catalog), process)
-            if key not in self._read:
-                self._read[key] = session.store.visitors(process)
-            return self._read[key]
-
-        return read
 
 
 def _behind(session: PersistentSession, revisions: dict[tuple[int, str], Revision | None]) -> bool:
@@ -180,10 +138,6 @@ class StreamlitSessions:
     def alive(self, session_id: str) -> bool:
         manager = self._manager()
         return manager is not None and manager.get_session_info(session_id) is not None
-
-    def connected(self, session_id: str) -> bool:
-        manager = self._manager()
-        return manager is not None and manager.get_active_session_info(session_id) is not None
 
     def wake(self, session_id: str) -> None:
         manager = self._manager()

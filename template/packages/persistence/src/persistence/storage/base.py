@@ -311,15 +311,6 @@ class BackendStore(StorageBase):
         ``expected``, not at that revision (one atomic step with the write)."""
 
     @abstractmethod
-    def _mark(self, name: str, visitor: str, label: str, until: datetime | None) -> None:
-        """Set ``visitor``'s mark on ``name`` to run out at ``until`` (``None``: remove it);
-        marks already run out may go in the same step."""
-
-    @abstractmethod
-    def _marks_on(self, name: str, now: datetime) -> dict[str, str]:
-        """The visitors of ``name`` whose mark runs out after ``now``: visitor -> label."""
-
-    @abstractmethod
     def _import_states(self, batch: Sequence[tuple[str, Mapping[str, Any], datetime]]) -> None:
         """Make each ``(name, encoded, updated_at)`` the whole state and last update of its
         process, as ``_replace_state`` does, all or none: one transaction, or undone when a
@@ -397,16 +388,6 @@ class BackendStore(StorageBase):
         if batch:
             self._import_states(batch)
         return [name for name, _, _ in batch]
-
-    def mark_present(self, name: str, visitor: str, label: str, seconds: float) -> None:
-        until = self._clock() + timedelta(seconds=seconds)
-        self._mark(validate_process_name(name), visitor, label, until)
-
-    def mark_absent(self, name: str, visitor: str) -> None:
-        self._mark(validate_process_name(name), visitor, "", None)
-
-    def visitors(self, name: str) -> dict[str, str]:
-        return self._marks_on(validate_process_name(name), self._clock())
 
     # -- retention --------------------------------------------------------------------------
     def _cutoff(self, now: datetime | None = None) -> datetime:

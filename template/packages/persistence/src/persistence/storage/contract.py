@@ -91,19 +91,6 @@ class StorageInterface(Protocol):
     def purge_expired(self) -> list[str]:
         """Delete processes not updated within the retention window; return their names."""
 
-    def mark_present(self, name: str, visitor: str, label: str, seconds: float) -> None:
-        """Note that ``visitor`` (one browser session, shown to others as ``label``) has
-        ``name`` open, for ``seconds`` from now: a mark runs out by itself, so a closed tab
-        or a server that died leaves nothing behind. A later mark of the visitor replaces
-        it. Marks are not part of the process: they change no revision, and a mark on a
-        name no process has is kept all the same."""
-
-    def mark_absent(self, name: str, visitor: str) -> None:
-        """Take ``visitor``'s mark off ``name`` (the session left for another process)."""
-
-    def visitors(self, name: str) -> dict[str, str]:
-        """The visitors whose mark on ``name`` has not run out: visitor -> label."""
-
     def close(self) -> None: ...
 
     @property

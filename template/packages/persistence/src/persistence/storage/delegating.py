@@ -69,15 +69,6 @@ class DelegatingStorage(StorageBase):
     def purge_expired(self) -> list[str]:
         return self.inner.purge_expired()
 
-    def mark_present(self, name: str, visitor: str, label: str, seconds: float) -> None:
-        self.inner.mark_present(name, visitor, label, seconds)
-
-    def mark_absent(self, name: str, visitor: str) -> None:
-        self.inner.mark_absent(name, visitor)
-
-    def visitors(self, name: str) -> dict[str, str]:
-        return self.inner.visitors(name)
-
     def close(self) -> None:
         self.inner.close()
 

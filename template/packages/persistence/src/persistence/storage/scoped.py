@@ -138,15 +138,6 @@ class ScopedStorage(DelegatingStorage):
             raise self._translate(error, error.name[len(self._prefix) :]) from None
         return [name[len(self._prefix) :] for name in written]
 
-    def mark_present(self, name: str, visitor: str, label: str, seconds: float) -> None:
-        self.inner.mark_present(self._inner_name(name), visitor, label, seconds)
-
-    def mark_absent(self, name: str, visitor: str) -> None:
-        self.inner.mark_absent(self._inner_name(name), visitor)
-
-    def visitors(self, name: str) -> dict[str, str]:
-        return self.inner.visitors(self._inner_name(name))
-
     def purge_expired(self) -> list[str]:
         """Purging is an operator's job across all users: use the ``persist purge`` command."""
         return []

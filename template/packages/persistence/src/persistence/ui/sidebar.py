@@ -122,19 +122,6 @@ def author_name(author: str) -> str:
     return author
 
 
-def _others_here(session: PersistentSession) -> None:
-    """How many other sessions have the open process open, and who, of those signed in
-    (``persistence.presence``: the watcher keeps it current)."""
-    others = session.presence.others
-    if session.process is None or not others:
-        return
-    names = sorted({label for label in others if not label.startswith(GUEST_PREFIX)})
-    if names:
-        st.caption(t("sidebar.others_named", count=len(others), names=", ".join(names)))
-    else:
-        st.caption(t("sidebar.others", count=len(others)))
-
-
 def _history(session: PersistentSession) -> None:
     """The open process's latest changes, newest first, each with its undo and restore.
     Behind a toggle: a closed one is the only widget it adds to a rerun."""
@@ -245,7 +232,7 @@ def _check_screen(session: PersistentSession, watched: bool) -> None:
     """A full run saves an edit on screen that no save stored; without the server's watcher
     it also merges a colleague's save. Once the screen is found saved, the full run drops
     this fragment, and with it the browser's timer."""
-    if not watched and (session.changed_elsewhere() or session.presence.refresh(session.store)):
+    if not watched and session.changed_elsewhere():
         st.rerun(scope="app")
     if session.shows_unsaved_values() or (watched and not session.sync.screen_unverified):
         st.rerun(scope="app")
@@ -304,7 +291,6 @@ def process_sidebar(session: PersistentSession) -> DeltaGenerator:
         )
         if (when := updated.get(session.process or "")) is not None:
             st.caption(t("sidebar.updated", when=short_time(when)))
-        _others_here(session)
         if query.strip() and not matching:
             st.caption(t("sidebar.no_match", query=query.strip()))
         elif query.strip() and matching > len(shown):

@@ -20,8 +20,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.placeholder": "Choose a process",
         "sidebar.none": "No process yet. Create one on the New process page.",
         "sidebar.updated": "Updated {when}",
-        "sidebar.others": "Also open in {count} other session(s)",
-        "sidebar.others_named": "Also open in {count} other session(s): {names}",
         "sidebar.search": "Search processes",
         "sidebar.search_hint": "Part of a name",
         "sidebar.more": "The {shown} most recently updated of {total} processes are listed. "
@@ -101,8 +99,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "sidebar.placeholder": "プロセスを選択",
         "sidebar.none": "プロセスがまだありません。「新規プロセス」ページで作成してください。",
         "sidebar.updated": "{when} に更新",
-        "sidebar.others": "ほかに {count} つのセッションで開かれています",
-        "sidebar.others_named": "ほかに {count} つのセッションで開かれています: {names}",
         "sidebar.search": "プロセスを検索",
         "sidebar.search_hint": "名前の一部",
         "sidebar.more": "{total} 件のうち、最近更新された {shown} 件を表示しています。"
