@@ -18,9 +18,10 @@ grid has since dropped). The editor is started again (a new widget key, with the
 frame as its base) whenever the grid could show something else than the store: a new
 session, a process switch, a colleague's save, a new visit of the page, a grid that no
 longer reports the edits in the table, app code assigning the key, or other editor
-arguments. An edit can also arrive with a run that never draws the grid: the run it came
-with was superseded by a page link or a process switch clicked meanwhile. The session then
-applies it at the end of that run, or before the other process opens (``_take_pending_edits``).
+arguments. An edit can also arrive with a run that never draws the grid (a page link or a
+process switch clicked meanwhile supersedes it): the edits are therefore taken in the
+editor's ``on_change``, before any of the run's code, and again before another process
+opens (``_take_pending_edits``).
 """
 
 from __future__ import annotations
