@@ -140,10 +140,8 @@ class Rounds:
                 self.page.wait_for_timeout(next(PAUSES_AFTER_ENTER_MS))
             leave()
             if enter or self.sent.carried(self.wanted[row], since):
-                # Saved before the user comes back: a request still waiting for its run when
-                # the next one arrives is merged into it by Streamlit, which keeps only the
-                # newer widget states (and the grid's went with the page). A person comes
-                # back later than a test can; the grid is checked once back.
+                # Saved before the user comes back, who does so later than a test can; the
+                # grid is checked once back.
                 expect_stored(self.store, self.wanted, self.page)
             else:
                 # The click both committed the editor and left the page, within the 150 ms

@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from persistence.browser import StreamlitBrowser
+from persistence.browser import StreamlitBrowser, keep_superseded_widget_states
 from persistence.dev_login import development_user
 from persistence.errors import LoginRequiredError, PersistenceError, StorageUnavailableError
 from persistence.expiry import start_expiry
@@ -302,12 +302,18 @@ class PersistentSession:
     def begin_run(self) -> int:
         context = get_script_run_ctx()
         page = None if context is None else context.page_script_hash
-        if page != self._page:
+        left_page = page != self._page
+        if left_page:
             self._page = page
             self.page_visit += 1
         self.screen_check_drawn = False
         self.ran_at = time.monotonic()
         with self.sync.lock:
+            if left_page:
+                # A grid's edits that came with this request but not to its on_change (a
+                # newer request stopped the run that had them inside its callbacks): the
+                # grid will not draw to take them.
+                self._take_pending_edits()
             self._follow_url()
             return self.sync.begin_run()
 
@@ -387,6 +393,7 @@ def get_session(migrations: AppMigrations | None = None) -> PersistentSession:
         return session
     if isinstance(session, PersistentSession):
         session.close()  # another user: nothing of the previous one may stay on screen
+    keep_superseded_widget_states()
     settings = get_settings()
     store, catalog = storage_for(owner)
     if migrations is not None:

@@ -14,6 +14,10 @@ exception box. When a widget registers, its serializer and deserializer are know
 value is used; a saved value that does not survive that round trip unchanged (the one every
 value makes to the browser and back) is withheld and the widget gets what Streamlit makes of
 it, or its default (see ``fitted``).
+
+And it keeps the widget values of a request that another one superseded before its run
+started (``keep_superseded_widget_states``): Streamlit would drop them for the widgets the
+second does not report, such as a table edit sent just before a page link.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.runtime.state.common import (
     WidgetMetadata,
     is_array_value_field_name,
@@ -251,3 +257,69 @@ def edited_frame(base: pd.DataFrame, edits: Mapping[str, Any]) -> pd.DataFrame |
     except Exception:  # noqa: BLE001 - other internals, or values they refuse: unknown
         return None
     return edited if isinstance(edited, pd.DataFrame) else None
+
+
+def keep_superseded_widget_states() -> None:
+    """Make Streamlit keep the widget values of a rerun request that a newer request
+    superseded before its run started, for the widgets the newer one does not report.
+
+    The browser reports only the widgets on its screen. An edit sent just before a page link
+    (a grid's, a text field's) comes in one request and the link in the next. When the
+    second arrives before the first's run has started (a busy server), Streamlit runs the
+    second alone (it stops the runner that had not started, or merges the two keeping the
+    second's widgets), and the edit is gone before any app code or callback sees it. Carried
+    into the second, the edit's callback runs at the start of that run, as it would had the
+    first run started and been interrupted at once (that run's widget values stay until a
+    run completes). Process-wide and idempotent; on other internals nothing changes."""
+    try:
+        from streamlit.runtime.app_session import AppSession
+    except ImportError:
+        return
+    request = AppSession.request_rerun
+    if getattr(request, "keeps_superseded", False):
+        return
+
+    def request_rerun(session: AppSession, client_state: ClientState | None) -> None:
+        if client_state is not None:
+            carry_unstarted_widget_states(session, client_state)
+        request(session, client_state)
+
+    request_rerun.keeps_superseded = True  # type: ignore[attr-defined]
+    AppSession.request_rerun = request_rerun  # type: ignore[method-assign,assignment]
+
+
+def carry_unstarted_widget_states(session: Any, client_state: ClientState) -> None:
+    """Add to ``client_state`` the widget values of ``session``'s rerun request that has not
+    started, for the widgets ``client_state`` does not report."""
+    pending = _unstarted_widget_states(session)
+    if pending is None:
+        return
+    reported = {state.id for state in client_state.widget_states.widgets}
+    client_state.widget_states.widgets.extend(
+        state for state in pending.widgets if state.id not in reported
+    )
+
+
+def _unstarted_widget_states(session: Any) -> WidgetStates | None:
+    """The widget values of the request ``session``'s script runner holds and has not applied
+    yet: one waiting for its run, or one whose run has not reached the script body (where
+    Streamlit applies them and calls the callbacks) when a newer request stops it."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+    from streamlit.runtime.scriptrunner_utils.script_run_context_attr import (
+        SCRIPT_RUN_CONTEXT_ATTR_NAME,
+    )
+
+    try:
+        runner = session._scriptrunner
+        requests = runner._requests
+        context = getattr(runner._script_thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None)
+        started = context is not None and context.has_script_started
+        with requests._lock:
+            waiting = requests._state is ScriptRequestType.RERUN
+            starting = requests._state is ScriptRequestType.CONTINUE and not started
+            if not (waiting or starting):
+                return None
+            states = requests._rerun_data.widget_states
+    except AttributeError:  # no runner, or other internals
+        return None
+    return states if isinstance(states, WidgetStates) else None
