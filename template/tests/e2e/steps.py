@@ -14,12 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from persistence import codec
 from persistence.settings import get_settings
 from persistence.storage import StorageInterface
 
 TIMEOUT_MS = 20_000
+REOPEN_AFTER_MS = 4_000  # a selector list that shows no options by then has closed again
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -90,9 +92,22 @@ def create_process(page: Page, name: str) -> None:
 
 
 def choose_process(page: Page, name: str) -> None:
-    """Pick ``name`` in the sidebar selector (returns before the switch is drawn)."""
-    widget(page, "active_process").locator("input").click()
-    page.get_by_role("option").filter(has_text=name).click()
+    """Pick ``name`` in the sidebar selector (returns before the switch is drawn).
+
+    A run that finishes just as the list opens redraws the sidebar, and the list can close
+    again before its options show (seen once in 30 rounds of a loaded CI run): a user then
+    opens it a second time, and so does this step."""
+    selector = widget(page, "active_process").locator("input")
+    option = page.get_by_role("option").filter(has_text=name)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        selector.click()
+        try:
+            option.click(timeout=REOPEN_AFTER_MS)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def wait_until_saved(
