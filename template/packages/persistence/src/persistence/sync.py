@@ -48,7 +48,6 @@ import copy
 import threading
 import weakref
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -74,27 +73,8 @@ from persistence.errors import (
 from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
 from persistence.limits import SizeLimits
 from persistence.models import Revision, State
+from persistence.status import SaveStatus
 from persistence.storage import StorageInterface, utc_now
-
-
-@dataclass
-class SaveStatus:
-    """What the sidebar tells the user about the active process."""
-
-    saved_at: datetime | None = None
-    changed_elsewhere_at: datetime | None = None
-    # The colleagues' changes the last merge brought, newest first, and the keys this
-    # session then saved its own edit over (the colleague's change it never showed).
-    changed_by: list[Change] = field(default_factory=list)
-    overwritten: dict[str, Change] = field(default_factory=dict)
-    unavailable: StorageUnavailableError | None = None
-    error: PersistenceError | None = None
-    gone: bool = False
-    # Keys not saved, and why: a value that cannot be stored, or one over max_value_bytes.
-    unstorable: dict[str, PersistenceError] = field(default_factory=dict)
-    # Keys whose saved value today's widget cannot take: shown at a default, kept in storage.
-    misfit: list[str] = field(default_factory=list)
-
 
 _WRITE_LOCKS: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 _WRITE_LOCKS_GUARD = threading.Lock()
