@@ -23,11 +23,8 @@ changed takes the later write.
 **Limits** (``persistence.limits``). A key whose value cannot be stored, or is over a
 size limit, is refused and the other keys of the same run are saved.
 
-**Values that no longer fit.** A saved value that today's widget cannot take (a slider whose
-range was narrowed, a date saved as text ...) is withheld from it: the browser view checks it
-as the widget registers and gives the widget its default, or what Streamlit makes of the value
-(``BrowserView.guard``). The key is in ``status.misfit``, and what the widget got is not an
-edit: the saved value stays as it is until the user changes the widget, then the edit is saved.
+**Values that no longer fit** (``persistence.misfits``). A saved value that today's widget
+cannot take is withheld from it; what the widget got instead is no edit.
 
 A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
 not render); ``forget`` deletes a key on purpose.
@@ -72,6 +69,7 @@ from persistence.errors import (
 )
 from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
 from persistence.limits import SizeLimits
+from persistence.misfits import Misfits
 from persistence.models import Revision, State
 from persistence.status import SaveStatus
 from persistence.storage import StorageInterface, utc_now
@@ -127,7 +125,7 @@ class StateSync:
         self._unsaved = False
         self._storage_down = False
         self._synced: State = {}
-        self._misfits: dict[str, Any] = {}  # key -> what its widget got instead of the saved value
+        self._misfits = Misfits(self.status.misfit)
         # Each save's change entry (``persistence.history``): its bounds, whom it names, and
         # the open process's entries, newest first (read with the state, kept up by saves).
         self._history_limits = history
@@ -195,23 +193,8 @@ class StateSync:
         """``key``'s saved value does not fit its widget, which got ``given`` instead: keep
         the saved value (``given`` is no edit) and name the key in ``status.misfit`` until
         the key holds something else."""
-        self._misfits[key] = copy.deepcopy(given)
+        self._misfits.withhold(key, given)
         self._deliveries.discard(key)  # the widget shows ``given``, not the saved value
-        if key not in self.status.misfit:
-            self.status.misfit.append(key)
-
-    def _misfit_changed(self, key: str, value: Any) -> bool:
-        """Whether ``key``, withheld from its widget, now holds something other than what the
-        widget was given (the user's edit): then it is no misfit any more."""
-        if same(value, self._misfits[key]):
-            return False
-        self._drop_misfit(key)
-        return True
-
-    def _drop_misfit(self, key: str) -> None:
-        self._misfits.pop(key, None)
-        if key in self.status.misfit:
-            self.status.misfit.remove(key)
 
     # -- once per run
     def begin_run(self) -> int:
@@ -447,7 +430,7 @@ class StateSync:
         self._unsaved = self._storage_down = False
         self._synced = {}
         self._limits.reset()
-        self._misfits = {}
+        self._misfits.reset(self.status.misfit)
         self._unsaved_seen = {}
         self.history = []
 
@@ -473,8 +456,8 @@ class StateSync:
             if same(remote, known):
                 continue
             local = current.get(key, MISSING)
-            if key in self._misfits and not self._misfit_changed(key, local):
-                self._drop_misfit(key)  # the colleague's value may fit: the widget checks it
+            if key in self._misfits and not self._misfits.is_edited(key, local):
+                self._misfits.drop(key)  # the colleague's value may fit: the widget checks it
                 local = known
             if local is MISSING or same(local, known):
                 self._deliveries.put(key, remote, current)
@@ -525,12 +508,12 @@ class StateSync:
         prefix, synced, deliveries = self.prefix, self._synced, self._deliveries
         # Mostly empty: tested first.
         rejected, waiting = self._limits.rejected, self._limits.waiting
-        misfits = self._misfits
+        misfits = self._misfits if self._misfits else None  # mostly none: tested once
         changed: State = {}
         for key, value in current.items():
             if not (isinstance(key, str) and key.startswith(prefix)):
                 continue
-            if misfits and key in misfits and not self._misfit_changed(key, value):
+            if misfits is not None and key in misfits and not misfits.is_edited(key, value):
                 continue  # what its widget got instead of the saved value: no edit
             if rejected and rejected.get(key, MISSING) is value:
                 continue  # refused as it is: tried again once it changes
