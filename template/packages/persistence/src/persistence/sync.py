@@ -41,7 +41,6 @@ run saves whatever it would have.
 
 from __future__ import annotations
 
-import copy
 import threading
 import weakref
 from collections.abc import Mapping, MutableMapping
@@ -73,6 +72,7 @@ from persistence.misfits import Misfits
 from persistence.models import Revision, State
 from persistence.status import SaveStatus
 from persistence.storage import StorageInterface, utc_now
+from persistence.stored import StoredCopy
 
 _WRITE_LOCKS: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -111,6 +111,7 @@ class StateSync:
         self._browser = browser or NoBrowser()
         self._deliveries = Deliveries(state, self._browser, prefix=prefix, refused=refused)
         self._limits = SizeLimits(max_bytes=max_bytes, max_value_bytes=max_value_bytes)
+        self._stored = StoredCopy(self._limits)
         self.lock = (
             threading.RLock()
         )  # held by every method; hold it to make several calls one step
@@ -121,16 +122,12 @@ class StateSync:
         # the values of the widgets on screen as this run began (to see a late thread's).
         self._overlapped = False
         self._on_screen_at_begin: dict[str, Any] = {}
-        self._revision: Revision | None = None
         self._unsaved = False
         self._storage_down = False
-        self._synced: State = {}
         self._misfits = Misfits(self.status.misfit)
-        # Each save's change entry (``persistence.history``): its bounds, whom it names, and
-        # the open process's entries, newest first (read with the state, kept up by saves).
+        # Each save's change entry (``persistence.history``): its bounds, and whom it names.
         self._history_limits = history
         self.author = author
-        self.history: list[Change] = []
 
     # -- choosing the process
     def open(self, name: str) -> None:
@@ -155,9 +152,9 @@ class StateSync:
             self._save_changes(tables_only=True)
             current = self._current()
             self._switch_to(name, snapshot.revision, snapshot.updated_at, incoming, current)
-            self.history = entries
+            self._stored.history = entries
             for key, value in incoming.items():
-                self._accept(key, value)
+                self._stored.accept(key, value)
                 if key not in on_screen:
                     self._deliveries.put(key, value, current)
 
@@ -171,23 +168,22 @@ class StateSync:
         with self.lock:
             self._deliveries.remove(key)
             self._limits.forget(key)
-            if self.process is not None and key in self._synced:
-                self._adopt(self.store.update_process(self.process, {}, removed=[key]))
-                del self._synced[key]
+            if self.process is not None and key in self._stored.values:
+                self._stored.adopt(self.store.update_process(self.process, {}, removed=[key]))
+                del self._stored.values[key]
 
     def remember(self, change: Change) -> None:
         """``change`` was written by this session outside a save (an undo, a restore): the
         next merge brings its values, not a colleague's change."""
         with self.lock:
-            self.history = [change, *self.history]
+            self._stored.history = [change, *self._stored.history]
 
     # The two calls a widget makes as it registers (``BrowserView.guard``). They take no
     # lock: Streamlit holds its session-state lock around them, and a superseded run's
     # ``end_run`` holds ours while it reads session state. One dict operation each is atomic.
     def is_saved(self, key: str, value: Any) -> bool:
         """Whether ``value`` is what storage holds for ``key`` in the open process."""
-        saved = self._synced.get(key, MISSING)
-        return saved is not MISSING and same(value, saved)
+        return self._stored.holds(key, value)
 
     def withhold(self, key: str, given: Any) -> None:
         """``key``'s saved value does not fit its widget, which got ``given`` instead: keep
@@ -258,7 +254,7 @@ class StateSync:
             if self.process is None or self.status.gone or self._in_run:
                 return False
             try:
-                return self.store.process_revision(self.process) != self._revision
+                return self.store.process_revision(self.process) != self._stored.revision
             except PersistenceError:
                 return False  # the next run shows why
 
@@ -269,7 +265,7 @@ class StateSync:
         with self.lock:
             if self.process != process or self.status.gone or self._in_run:
                 return False
-            return revision != self._revision
+            return revision != self._stored.revision
 
     @property
     def in_run(self) -> bool:
@@ -307,7 +303,7 @@ class StateSync:
                 and key not in deliveries
                 and not limits.is_held(key)
                 and key not in misfits
-                and not same(shown, self._synced.get(key, MISSING))
+                and not same(shown, self._stored.values.get(key, MISSING))
             }
             seen, self._unsaved_seen = self._unsaved_seen, unsaved
             if not unsaved:
@@ -329,6 +325,11 @@ class StateSync:
         self._limits.max_bytes = limit
 
     @property
+    def history(self) -> list[Change]:
+        """The open process's change entries (``persistence.history``), newest first."""
+        return self._stored.history
+
+    @property
     def has_unsaved_changes(self) -> bool:
         """Whether the last ``end_run`` left changes unwritten (storage down, too large ...)."""
         return self.process is not None and self._unsaved
@@ -342,7 +343,7 @@ class StateSync:
         and ``encoded`` then hold the merged table). The next ``begin_run`` merges the rest."""
         assert self.process is not None
         try:
-            if self.store.process_revision(self.process) == self._revision:
+            if self.store.process_revision(self.process) == self._stored.revision:
                 return
             snapshot = self.store.read_process(self.process)
         except PersistenceError:
@@ -351,7 +352,7 @@ class StateSync:
             return
         for key in list(encoded):
             remote = snapshot.state.get(key, MISSING)
-            known = self._synced.get(key, MISSING)
+            known = self._stored.values.get(key, MISSING)
             if remote is MISSING or known is MISSING or same(remote, known):
                 continue
             merged = codec.merge_edits(known, changed[key], remote)
@@ -370,7 +371,7 @@ class StateSync:
             self._storage_down = False
             if revision is None:
                 self.status.gone = True
-            elif revision != self._revision:
+            elif revision != self._stored.revision:
                 self._merge_remote()
         except StorageUnavailableError as error:
             self.status.unavailable = error
@@ -393,7 +394,13 @@ class StateSync:
         limits = self._history_limits
         if limits is not None and limits.entries > 0:
             values, removed, change = recorded(
-                values, (), self._synced, self.history, limits, at=utc_now(), by=self.author
+                values,
+                (),
+                self._stored.values,
+                self._stored.history,
+                limits,
+                at=utc_now(),
+                by=self.author,
             )
         try:
             # The store encodes what it writes: it gets the encodings made above, not a copy.
@@ -404,12 +411,15 @@ class StateSync:
         except StorageUnavailableError as error:
             self.status.unavailable = error
             return
-        self._adopt(revision)
+        self._stored.adopt(revision)
         if change is not None:
             dropped = {key.removeprefix(HISTORY_KEY_PREFIX) for key in removed}
-            self.history = [change, *(old for old in self.history if old.id not in dropped)]
+            self._stored.history = [
+                change,
+                *(old for old in self._stored.history if old.id not in dropped),
+            ]
         for key, item in encoded.items():
-            self._accept(key, changed[key], item.size)
+            self._stored.accept(key, changed[key], item.size)
         self._unsaved = self._limits.holds_back
         self.status.unavailable = None
         self.status.error = too_large
@@ -426,19 +436,11 @@ class StateSync:
         self._deliveries.clear_keys_missing_from(incoming, current)
         self.process = process
         self.status = SaveStatus(saved_at=saved_at)
-        self._revision = revision
+        self._stored.reset(revision)
         self._unsaved = self._storage_down = False
-        self._synced = {}
         self._limits.reset()
         self._misfits.reset(self.status.misfit)
         self._unsaved_seen = {}
-        self.history = []
-
-    def _adopt(self, revision: Revision) -> None:
-        """Take the revision of our own write only when it directly follows the one we know:
-        otherwise another session wrote in between, and the next ``begin_run`` merges it."""
-        if self._revision is not None and revision == self._revision + 1:
-            self._revision = revision
 
     def _merge_remote(self) -> None:
         assert self.process is not None
@@ -446,11 +448,11 @@ class StateSync:
         if snapshot is None:
             self.status.gone = True
             return
-        seen = {change.id for change in self.history}
-        incoming, self.history = split(snapshot.state)
-        arrived = [change for change in self.history if change.id not in seen]
+        seen = {change.id for change in self._stored.history}
+        incoming, self._stored.history = split(snapshot.state)
+        arrived = [change for change in self._stored.history if change.id not in seen]
         self.status.changed_by, self.status.overwritten = arrived, {}
-        current, synced = self._current(), self._synced
+        current, synced = self._current(), self._stored.values
         for key, remote in incoming.items():
             known = synced.get(key, MISSING)
             if same(remote, known):
@@ -465,14 +467,13 @@ class StateSync:
                 self._deliveries.put(key, merged, current)  # a table both changed: both's cells
             elif by := next((c for c in arrived if key in c.before), None):
                 self.status.overwritten[key] = by  # this run saves the edit on screen
-            self._accept(key, remote)
+            self._stored.accept(key, remote)
         self.status.changed_elsewhere_at = snapshot.updated_at
         for key in [key for key in synced if key not in incoming]:
             if same(current.get(key, MISSING), synced[key]):
                 self._deliveries.remove(key)
-            del synced[key]
-            self._limits.drop_size(key)
-        self._revision = snapshot.revision
+            self._stored.drop(key)
+        self._stored.revision = snapshot.revision
 
     # -- internals: the state
     def _current(self) -> Mapping[Any, Any]:
@@ -484,7 +485,7 @@ class StateSync:
         """Put back what Streamlit dropped with an unrendered widget. A key the browser
         reported is on its screen: its widget brings the browser's value back this run (a
         tab reconnected to a new server reports values this server cannot read yet)."""
-        for key, value in self._synced.items():
+        for key, value in self._stored.values.items():
             if key not in current and key not in reported:
                 self._deliveries.put(key, value, current)
 
@@ -497,15 +498,8 @@ class StateSync:
             for key, value in self._on_screen_at_begin.items()
         )
 
-    def _accept(self, key: str, value: Any, size: int | None = None) -> None:
-        """Record ``value`` as what storage holds for ``key`` (``size``: its encoding's bytes)."""
-        self._synced[key] = copy.deepcopy(value)
-        if size is None:  # a value read from storage: no key check (it was stored already)
-            size = codec.byte_size(codec.dumps(codec.to_jsonable(value)))
-        self._limits.record(key, size)
-
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
-        prefix, synced, deliveries = self.prefix, self._synced, self._deliveries
+        prefix, synced, deliveries = self.prefix, self._stored.values, self._deliveries
         # Mostly empty: tested first.
         rejected, waiting = self._limits.rejected, self._limits.waiting
         misfits = self._misfits if self._misfits else None  # mostly none: tested once
