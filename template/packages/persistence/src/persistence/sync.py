@@ -50,7 +50,6 @@ from typing import Any
 from persistence import codec
 from persistence.deliveries import (
     MISSING,
-    UNREAD,
     BrowserView,
     Deliveries,
     NoBrowser,
@@ -70,6 +69,7 @@ from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recor
 from persistence.limits import SizeLimits
 from persistence.misfits import Misfits
 from persistence.models import Revision, State
+from persistence.screen import ScreenCheck
 from persistence.status import SaveStatus
 from persistence.storage import StorageInterface, utc_now
 from persistence.stored import StoredCopy
@@ -117,14 +117,10 @@ class StateSync:
         )  # held by every method; hold it to make several calls one step
         self._run = 0
         self._in_run = False  # between a full run's begin_run and its end_run
-        self._unsaved_seen: State = {}  # what the watcher's last check found unsaved on screen
-        # Runs overlapped since the screen was last found saved (``screen_unverified``), and
-        # the values of the widgets on screen as this run began (to see a late thread's).
-        self._overlapped = False
-        self._on_screen_at_begin: dict[str, Any] = {}
         self._unsaved = False
         self._storage_down = False
         self._misfits = Misfits(self.status.misfit)
+        self._screen = ScreenCheck(self._stored, self._deliveries, self._limits, self._misfits)
         # Each save's change entry (``persistence.history``): its bounds, and whom it names.
         self._history_limits = history
         self.author = author
@@ -198,7 +194,7 @@ class StateSync:
         with self.lock:
             self._run += 1
             if self._in_run:  # the previous run has not ended: it was superseded
-                self._overlapped = True
+                self._screen.note_overlap()
             self._in_run = True
             self._browser.guard(self.is_saved, self.withhold)
             reported = self._browser.reported(self.prefix)
@@ -208,7 +204,7 @@ class StateSync:
             current = self._current()
             if reported is not None:
                 self._deliveries.resend_off_screen(current, reported)
-            self._on_screen_at_begin = {k: current[k] for k in reported or () if k in current}
+            self._screen.run_began(current, reported or {})
             self._restore_dropped_keys(current, reported or {})
             return self._run
 
@@ -216,7 +212,7 @@ class StateSync:
         """Save what changed in run ``run``; nothing when a newer run has begun since."""
         with self.lock:
             if run != self._run:
-                self._overlapped = True
+                self._screen.note_overlap()
                 return
             self._in_run = False
             self._save_changes(check_screen=True)
@@ -228,8 +224,8 @@ class StateSync:
         if self.process is None or self.status.gone:
             return
         current = self._current()
-        if check_screen and self._changed_on_screen(current):
-            self._overlapped = True
+        if check_screen:
+            self._screen.run_ended(current)
         changed = self._changed_keys(current)
         if tables_only:
             changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
@@ -277,38 +273,16 @@ class StateSync:
         """Whether runs overlapped (a superseded run's thread may have put older widget values
         into the state) since a check found every value on screen saved
         (``shows_unsaved_values``): until then the screen needs checking."""
-        return self._overlapped
+        return self._screen.unverified
 
     def shows_unsaved_values(self) -> bool:
-        """Whether the browser, in a fragment's run (the watcher's), reports a value for a
-        persisted key that storage does not hold and that is no delivery on its way: an edit
-        whose save a run missed. With Streamlit's fast reruns each rerun gets a thread of its
-        own, and a superseded run that is late to start can still apply its older widget
-        values after the newer run began, which then saves those. A full rerun saves what is
-        on screen.
-
-        Only a value found unsaved by two checks in a row counts: under load an edit's own
-        run may not have begun when the watcher runs, and a rerun for that would replace
-        the very run that saves it (at 30 busy tabs such reruns kept every run from
-        finishing)."""
+        """Whether the browser, in a fragment's run (the screen check's), shows a value for a
+        persisted key that no save stored, twice in a row: an edit whose save a run missed
+        (``persistence.screen``). A full rerun saves what is on screen."""
         with self.lock:
             if self.process is None or self.status.gone or self._in_run or self._unsaved:
                 return False
-            reported = self._browser.reported(self.prefix) or {}
-            deliveries, limits, misfits = self._deliveries, self._limits, self._misfits
-            unsaved = {
-                key: shown
-                for key, shown in reported.items()
-                if shown is not UNREAD
-                and key not in deliveries
-                and not limits.is_held(key)
-                and key not in misfits
-                and not same(shown, self._stored.values.get(key, MISSING))
-            }
-            seen, self._unsaved_seen = self._unsaved_seen, unsaved
-            if not unsaved:
-                self._overlapped = False  # every value on screen is saved
-            return any(key in seen and same(seen[key], shown) for key, shown in unsaved.items())
+            return self._screen.shows_unsaved(self._browser.reported(self.prefix) or {})
 
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""
@@ -440,7 +414,7 @@ class StateSync:
         self._unsaved = self._storage_down = False
         self._limits.reset()
         self._misfits.reset(self.status.misfit)
-        self._unsaved_seen = {}
+        self._screen.reset()
 
     def _merge_remote(self) -> None:
         assert self.process is not None
@@ -488,15 +462,6 @@ class StateSync:
         for key, value in self._stored.values.items():
             if key not in current and key not in reported:
                 self._deliveries.put(key, value, current)
-
-    def _changed_on_screen(self, current: Mapping[Any, Any]) -> bool:
-        """Whether a widget that was on screen as the run began holds another value now: a
-        superseded run's thread, late to start, put its older widget values in during the run
-        (so what this run saves may not be what the browser shows)."""
-        return any(
-            not same(current.get(key, MISSING), value)
-            for key, value in self._on_screen_at_begin.items()
-        )
 
     def _changed_keys(self, current: Mapping[Any, Any]) -> State:
         prefix, synced, deliveries = self.prefix, self._stored.values, self._deliveries
