@@ -11,14 +11,8 @@ Per script run:
   the prefixed keys with the last saved copy by content and write only the keys that
   changed. An unchanged rerun writes nothing.
 
-**One table, two sessions.** A key is one value: of two sessions that change it at once, the
-later write wins. A table (a ``DataFrame``: the data editor's) is merged cell by cell instead
-(``codec.merge_edits``): before it writes a table, a session checks the process's revision
-and, when a colleague wrote meanwhile, puts its own changed cells on top of the colleague's
-table. The check and the write hold a lock per process shared by every session of the server,
-so two sessions of one server never both write a table the other has not seen. Sessions on two
-servers (replicas) can still cross between the check and the write (milliseconds); a cell both
-changed takes the later write.
+**Colleagues' changes** (``persistence.incoming``): merged in at the top of a run; a table
+(a ``DataFrame``) is merged cell by cell, also just before this session writes one.
 
 **Limits** (``persistence.limits``). A key whose value cannot be stored, or is over a
 size limit, is refused and the other keys of the same run are saved.
@@ -57,15 +51,13 @@ from persistence.deliveries import (
     same,
 )
 from persistence.errors import (
-    CorruptProcessError,
-    MigrationFailedError,
-    NewerMigrationsError,
     PersistenceError,
     ProcessNotFoundError,
     ProcessTooLargeError,
     StorageUnavailableError,
 )
 from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
+from persistence.incoming import IncomingChanges
 from persistence.limits import SizeLimits
 from persistence.misfits import Misfits
 from persistence.models import Revision, State
@@ -118,8 +110,10 @@ class StateSync:
         self._run = 0
         self._in_run = False  # between a full run's begin_run and its end_run
         self._unsaved = False
-        self._storage_down = False
         self._misfits = Misfits(self.status.misfit)
+        self._incoming = IncomingChanges(
+            store, state, self._stored, self._deliveries, self._limits, self._misfits
+        )
         self._screen = ScreenCheck(self._stored, self._deliveries, self._limits, self._misfits)
         # Each save's change entry (``persistence.history``): its bounds, and whom it names.
         self._history_limits = history
@@ -200,7 +194,7 @@ class StateSync:
             reported = self._browser.reported(self.prefix)
             self._deliveries.settle(reported)
             if self.process is not None and not self.status.gone:
-                self._check_revision()
+                self._incoming.check(self.process, self.status)
             current = self._current()
             if reported is not None:
                 self._deliveries.resend_off_screen(current, reported)
@@ -233,13 +227,15 @@ class StateSync:
         self._unsaved = bool(encoded)
         if not encoded and isinstance(self.status.error, ProcessTooLargeError):
             self.status.error = None  # nothing is held back any more
-        if not encoded or self._storage_down:
+        if not encoded or self._incoming.storage_down:
             return
         if not any(codec.mergeable(value) for value in changed.values()):
             self._save(changed, encoded)
             return
         with _write_lock(self.process):
-            self._merge_tables_written_meanwhile(changed, encoded)
+            self._incoming.merge_tables_written_meanwhile(
+                self.process, self.status, changed, encoded
+            )
             self._save(changed, encoded)
 
     def changed_elsewhere(self) -> bool:
@@ -309,53 +305,6 @@ class StateSync:
         return self.process is not None and self._unsaved
 
     # -- internals: the process
-    def _merge_tables_written_meanwhile(
-        self, changed: State, encoded: dict[str, codec.Encoded]
-    ) -> None:
-        """Before writing tables: when a colleague wrote one of them since this session's
-        last sync, put this session's changed cells on top of theirs (``changed``, the state
-        and ``encoded`` then hold the merged table). The next ``begin_run`` merges the rest."""
-        assert self.process is not None
-        try:
-            if self.store.process_revision(self.process) == self._stored.revision:
-                return
-            snapshot = self.store.read_process(self.process)
-        except PersistenceError:
-            return  # the save says why
-        if snapshot is None:
-            return
-        for key in list(encoded):
-            remote = snapshot.state.get(key, MISSING)
-            known = self._stored.values.get(key, MISSING)
-            if remote is MISSING or known is MISSING or same(remote, known):
-                continue
-            merged = codec.merge_edits(known, changed[key], remote)
-            if merged is None:
-                continue  # not a table, or not one to merge cell by cell: the later write wins
-            del encoded[key]
-            encoded.update(self._limits.encode({key: merged}, self.status.unstorable))
-            changed[key] = merged
-            self._deliveries.assign(key, merged)
-
-    def _check_revision(self) -> None:
-        assert self.process is not None
-        try:
-            revision = self.store.process_revision(self.process)
-            self.status.unavailable = None
-            self._storage_down = False
-            if revision is None:
-                self.status.gone = True
-            elif revision != self._stored.revision:
-                self._merge_remote()
-        except StorageUnavailableError as error:
-            self.status.unavailable = error
-            self._storage_down = True  # this run's save would only wait for the same timeout
-        except (CorruptProcessError, MigrationFailedError, NewerMigrationsError) as error:
-            # Read as another server left it (migrated by newer code, say): nothing more is
-            # written into it from this session, and the sidebar says why.
-            self.status.error = error
-            self.status.gone = True
-
     def _save(self, changed: State, encoded: dict[str, codec.Encoded]) -> None:
         assert self.process is not None
         too_large = self._limits.fit(encoded)
@@ -411,43 +360,10 @@ class StateSync:
         self.process = process
         self.status = SaveStatus(saved_at=saved_at)
         self._stored.reset(revision)
-        self._unsaved = self._storage_down = False
+        self._unsaved = self._incoming.storage_down = False
         self._limits.reset()
         self._misfits.reset(self.status.misfit)
         self._screen.reset()
-
-    def _merge_remote(self) -> None:
-        assert self.process is not None
-        snapshot = self.store.read_process(self.process, with_history=True)
-        if snapshot is None:
-            self.status.gone = True
-            return
-        seen = {change.id for change in self._stored.history}
-        incoming, self._stored.history = split(snapshot.state)
-        arrived = [change for change in self._stored.history if change.id not in seen]
-        self.status.changed_by, self.status.overwritten = arrived, {}
-        current, synced = self._current(), self._stored.values
-        for key, remote in incoming.items():
-            known = synced.get(key, MISSING)
-            if same(remote, known):
-                continue
-            local = current.get(key, MISSING)
-            if key in self._misfits and not self._misfits.is_edited(key, local):
-                self._misfits.drop(key)  # the colleague's value may fit: the widget checks it
-                local = known
-            if local is MISSING or same(local, known):
-                self._deliveries.put(key, remote, current)
-            elif (merged := codec.merge_edits(known, local, remote)) is not None:
-                self._deliveries.put(key, merged, current)  # a table both changed: both's cells
-            elif by := next((c for c in arrived if key in c.before), None):
-                self.status.overwritten[key] = by  # this run saves the edit on screen
-            self._stored.accept(key, remote)
-        self.status.changed_elsewhere_at = snapshot.updated_at
-        for key in [key for key in synced if key not in incoming]:
-            if same(current.get(key, MISSING), synced[key]):
-                self._deliveries.remove(key)
-            self._stored.drop(key)
-        self._stored.revision = snapshot.revision
 
     # -- internals: the state
     def _current(self) -> Mapping[Any, Any]:
