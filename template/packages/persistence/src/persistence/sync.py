@@ -36,47 +36,30 @@ run saves whatever it would have.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 
-from persistence import codec
 from persistence.deliveries import (
-    MISSING,
     BrowserView,
     Deliveries,
     NoBrowser,
     as_plain_dict,
-    same,
 )
 from persistence.errors import (
     PersistenceError,
     ProcessNotFoundError,
-    ProcessTooLargeError,
-    StorageUnavailableError,
 )
-from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
+from persistence.history import Change, HistoryLimits, split
 from persistence.incoming import IncomingChanges
 from persistence.limits import SizeLimits
 from persistence.misfits import Misfits
 from persistence.models import Revision, State
+from persistence.saving import Saver
 from persistence.screen import ScreenCheck
 from persistence.status import SaveStatus
-from persistence.storage import StorageInterface, utc_now
+from persistence.storage import StorageInterface
 from persistence.stored import StoredCopy
-
-_WRITE_LOCKS: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-
-def _write_lock(process: str) -> threading.Lock:
-    """The lock that every session of this server holds to check and write ``process``."""
-    with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(process)
-        if lock is None:
-            lock = _WRITE_LOCKS[process] = threading.Lock()
-        return lock
 
 
 class StateSync:
@@ -115,9 +98,17 @@ class StateSync:
             store, state, self._stored, self._deliveries, self._limits, self._misfits
         )
         self._screen = ScreenCheck(self._stored, self._deliveries, self._limits, self._misfits)
-        # Each save's change entry (``persistence.history``): its bounds, and whom it names.
-        self._history_limits = history
-        self.author = author
+        self._saver = Saver(
+            store,
+            self._stored,
+            self._deliveries,
+            self._limits,
+            self._misfits,
+            self._incoming,
+            prefix=prefix,
+            history=history,
+            author=author,
+        )
 
     # -- choosing the process
     def open(self, name: str) -> None:
@@ -220,23 +211,9 @@ class StateSync:
         current = self._current()
         if check_screen:
             self._screen.run_ended(current)
-        changed = self._changed_keys(current)
-        if tables_only:
-            changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
-        encoded = self._limits.encode(changed, self.status.unstorable)
-        self._unsaved = bool(encoded)
-        if not encoded and isinstance(self.status.error, ProcessTooLargeError):
-            self.status.error = None  # nothing is held back any more
-        if not encoded or self._incoming.storage_down:
-            return
-        if not any(codec.mergeable(value) for value in changed.values()):
-            self._save(changed, encoded)
-            return
-        with _write_lock(self.process):
-            self._incoming.merge_tables_written_meanwhile(
-                self.process, self.status, changed, encoded
-            )
-            self._save(changed, encoded)
+        self._unsaved = self._saver.save(
+            self.process, self.status, current, tables_only=tables_only
+        )
 
     def changed_elsewhere(self) -> bool:
         """Whether another session wrote to the open process since this one last synced:
@@ -295,6 +272,11 @@ class StateSync:
         self._limits.max_bytes = limit
 
     @property
+    def author(self) -> str:
+        """Whom this session's change entries name."""
+        return self._saver.author
+
+    @property
     def history(self) -> list[Change]:
         """The open process's change entries (``persistence.history``), newest first."""
         return self._stored.history
@@ -305,49 +287,6 @@ class StateSync:
         return self.process is not None and self._unsaved
 
     # -- internals: the process
-    def _save(self, changed: State, encoded: dict[str, codec.Encoded]) -> None:
-        assert self.process is not None
-        too_large = self._limits.fit(encoded)
-        if not encoded:
-            self.status.error = too_large
-            return
-        values: dict[str, Any] = {key: changed[key] for key in encoded}
-        removed: list[str] = []
-        change = None
-        limits = self._history_limits
-        if limits is not None and limits.entries > 0:
-            values, removed, change = recorded(
-                values,
-                (),
-                self._stored.values,
-                self._stored.history,
-                limits,
-                at=utc_now(),
-                by=self.author,
-            )
-        try:
-            # The store encodes what it writes: it gets the encodings made above, not a copy.
-            revision = self.store.update_process(self.process, values, removed, encodings=encoded)
-        except ProcessNotFoundError:
-            self.status.gone = True
-            return
-        except StorageUnavailableError as error:
-            self.status.unavailable = error
-            return
-        self._stored.adopt(revision)
-        if change is not None:
-            dropped = {key.removeprefix(HISTORY_KEY_PREFIX) for key in removed}
-            self._stored.history = [
-                change,
-                *(old for old in self._stored.history if old.id not in dropped),
-            ]
-        for key, item in encoded.items():
-            self._stored.accept(key, changed[key], item.size)
-        self._unsaved = self._limits.holds_back
-        self.status.unavailable = None
-        self.status.error = too_large
-        self.status.saved_at = utc_now()
-
     def _switch_to(
         self,
         process: str | None,
@@ -378,25 +317,3 @@ class StateSync:
         for key, value in self._stored.values.items():
             if key not in current and key not in reported:
                 self._deliveries.put(key, value, current)
-
-    def _changed_keys(self, current: Mapping[Any, Any]) -> State:
-        prefix, synced, deliveries = self.prefix, self._stored.values, self._deliveries
-        # Mostly empty: tested first.
-        rejected, waiting = self._limits.rejected, self._limits.waiting
-        misfits = self._misfits if self._misfits else None  # mostly none: tested once
-        changed: State = {}
-        for key, value in current.items():
-            if not (isinstance(key, str) and key.startswith(prefix)):
-                continue
-            if misfits is not None and key in misfits and not misfits.is_edited(key, value):
-                continue  # what its widget got instead of the saved value: no edit
-            if rejected and rejected.get(key, MISSING) is value:
-                continue  # refused as it is: tried again once it changes
-            if waiting and key in waiting and waiting[key].value is value:
-                changed[key] = value  # still waiting for room in the process
-            elif same(value, synced.get(key, MISSING)):
-                if rejected and key in rejected:  # changed back to what is saved
-                    self._limits.withdraw_refusal(key, self.status.unstorable)
-            elif not deliveries.is_stale(key, value):
-                changed[key] = value
-        return changed
