@@ -1,10 +1,12 @@
-"""Colleagues' changes: what other sessions wrote to the open process, brought into this
-session's state.
+"""What storage holds, brought into one session's state: the keys of a process as it is
+opened, then what other sessions (colleagues) write to it.
 
 At the top of every run (``StateSync.begin_run``) one cheap revision check; when another
 session wrote meanwhile, the process is read and every key that changed there is merged in. A
 key this session changed since its last save stays as it is, being the later write; keys
-deleted elsewhere are dropped.
+deleted elsewhere are dropped. A key missing from the state is no deletion, though: Streamlit
+drops the keys of widgets it did not render, and the engine puts them back
+(``Deliveries.restore_dropped``).
 
 **One table, two sessions.** A key is one value: of two sessions that change it at once, the
 later write wins. A table (a ``DataFrame``: the data editor's) is merged cell by cell instead
@@ -20,7 +22,7 @@ This module imports neither Streamlit nor the engine (``persistence.sync``), whi
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from persistence import codec
@@ -32,7 +34,7 @@ from persistence.errors import (
     PersistenceError,
     StorageUnavailableError,
 )
-from persistence.history import split
+from persistence.history import Change, split
 from persistence.limits import SizeLimits
 from persistence.misfits import Misfits
 from persistence.models import State
@@ -42,7 +44,7 @@ from persistence.stored import StoredCopy
 
 
 class IncomingChanges:
-    """Merges what colleagues wrote to the open process into one session's state."""
+    """Puts the open process's keys into one session's state, and merges colleagues' writes."""
 
     def __init__(
         self,
@@ -60,6 +62,18 @@ class IncomingChanges:
         self._limits = limits
         self._misfits = misfits
         self.storage_down = False  # the last check found storage unreachable
+
+    def load(self, incoming: State, entries: list[Change], on_screen: Mapping[str, Any]) -> None:
+        """Put the keys of the process just opened (``incoming``, with its change ``entries``)
+        into the state in place of the previous process's, except the keys ``on_screen``:
+        those the browser of a reconnected tab shows, which it sends back."""
+        current = as_plain_dict(self._state)
+        self._deliveries.clear_keys_missing_from(incoming, current)
+        self._stored.history = entries
+        for key, value in incoming.items():
+            self._stored.accept(key, value)
+            if key not in on_screen:
+                self._deliveries.put(key, value, current)
 
     def check(self, process: str, status: SaveStatus) -> None:
         """The top of a run's revision check: merge what was written meanwhile, and note in
@@ -113,6 +127,14 @@ class IncomingChanges:
                 deliveries.remove(key)
             stored.drop(key)
         stored.revision = snapshot.revision
+
+    def changed_since_sync(self, process: str) -> bool:
+        """Whether another session wrote to ``process`` since this one last synced: one
+        revision read; ``False`` when storage cannot tell (the next run shows why)."""
+        try:
+            return self._store.process_revision(process) != self._stored.revision
+        except PersistenceError:
+            return False
 
     def merge_tables_written_meanwhile(
         self, process: str, status: SaveStatus, changed: State, encoded: dict[str, codec.Encoded]

@@ -59,7 +59,6 @@ class Saver:
         misfits: Misfits,
         incoming: IncomingChanges,
         *,
-        prefix: str,
         history: HistoryLimits | None,
         author: str,
     ) -> None:
@@ -69,13 +68,13 @@ class Saver:
         self._limits = limits
         self._misfits = misfits
         self._incoming = incoming
-        self._prefix = prefix
+        self._prefix = deliveries.prefix
         # Each save's change entry (``persistence.history``): its bounds, and whom it names.
         self._history = history
         self.author = author
 
     def save(
-        self, process: str, status: SaveStatus, current: Mapping[Any, Any], *, tables_only: bool
+        self, process: str, status: SaveStatus, current: Mapping[Any, Any], tables_only: bool
     ) -> bool:
         """Write the keys of ``current`` that changed since the last save (with
         ``tables_only``, only the tables); return whether changes are left unwritten."""
@@ -92,6 +91,14 @@ class Saver:
         with _write_lock(process):
             self._incoming.merge_tables_written_meanwhile(process, status, changed, encoded)
             return self._write(process, status, changed, encoded)
+
+    def forget(self, process: str | None, key: str) -> None:
+        """Delete ``key`` from the state and, with a process open, from storage."""
+        self._deliveries.remove(key)
+        self._limits.forget(key)
+        if process is not None and key in self._stored.values:
+            self._stored.adopt(self._store.update_process(process, {}, removed=[key]))
+            del self._stored.values[key]
 
     def _write(
         self, process: str, status: SaveStatus, changed: State, encoded: dict[str, codec.Encoded]

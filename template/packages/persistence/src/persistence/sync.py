@@ -20,8 +20,8 @@ size limit, is refused and the other keys of the same run are saved.
 **Values that no longer fit** (``persistence.misfits``). A saved value that today's widget
 cannot take is withheld from it; what the widget got instead is no edit.
 
-A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
-not render); ``forget`` deletes a key on purpose.
+A key missing from the state is never a deletion (``persistence.incoming``); ``forget`` deletes
+a key on purpose.
 
 **What the browser shows** (``persistence.deliveries``). Every value the engine puts into the
 state is a delivery that stays pending until the browser reports that value (or an edit of
@@ -36,20 +36,12 @@ run saves whatever it would have.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
-from persistence.deliveries import (
-    BrowserView,
-    Deliveries,
-    NoBrowser,
-    as_plain_dict,
-)
-from persistence.errors import (
-    PersistenceError,
-    ProcessNotFoundError,
-)
+from persistence.deliveries import BrowserView, Deliveries, NoBrowser, as_plain_dict
+from persistence.errors import ProcessNotFoundError
 from persistence.history import Change, HistoryLimits, split
 from persistence.incoming import IncomingChanges
 from persistence.limits import SizeLimits
@@ -78,37 +70,23 @@ class StateSync:
         history: HistoryLimits | None = None,
         author: str = "",
     ) -> None:
-        self.store = store
-        self.state = state
-        self.prefix = prefix
+        self.store, self.state, self.prefix = store, state, prefix
         self.process: str | None = None
         self.status = SaveStatus()
+        # Held by every method; hold it to make several calls one step.
+        self.lock = threading.RLock()
+        self._run = 0
+        self._in_run = False  # between a full run's begin_run and its end_run
+        self._unsaved = False  # the last save left changes unwritten
         self._browser = browser or NoBrowser()
         self._deliveries = Deliveries(state, self._browser, prefix=prefix, refused=refused)
         self._limits = SizeLimits(max_bytes=max_bytes, max_value_bytes=max_value_bytes)
         self._stored = StoredCopy(self._limits)
-        self.lock = (
-            threading.RLock()
-        )  # held by every method; hold it to make several calls one step
-        self._run = 0
-        self._in_run = False  # between a full run's begin_run and its end_run
-        self._unsaved = False
         self._misfits = Misfits(self.status.misfit)
-        self._incoming = IncomingChanges(
-            store, state, self._stored, self._deliveries, self._limits, self._misfits
-        )
-        self._screen = ScreenCheck(self._stored, self._deliveries, self._limits, self._misfits)
-        self._saver = Saver(
-            store,
-            self._stored,
-            self._deliveries,
-            self._limits,
-            self._misfits,
-            self._incoming,
-            prefix=prefix,
-            history=history,
-            author=author,
-        )
+        parts = (self._stored, self._deliveries, self._limits, self._misfits)
+        self._incoming = IncomingChanges(store, state, *parts)
+        self._screen = ScreenCheck(*parts)
+        self._saver = Saver(store, *parts, self._incoming, history=history, author=author)
 
     # -- choosing the process
     def open(self, name: str) -> None:
@@ -131,27 +109,19 @@ class StateSync:
             # tables: a widget's value may be a default the browser sent for a delivery it
             # never drew, which only ``begin_run`` can tell.
             self._save_changes(tables_only=True)
-            current = self._current()
-            self._switch_to(name, snapshot.revision, snapshot.updated_at, incoming, current)
-            self._stored.history = entries
-            for key, value in incoming.items():
-                self._stored.accept(key, value)
-                if key not in on_screen:
-                    self._deliveries.put(key, value, current)
+            self._switch_to(name, snapshot.revision, snapshot.updated_at)
+            self._incoming.load(incoming, entries, on_screen)
 
     def close(self) -> None:
         """Leave the active process (after it was deleted, say)."""
         with self.lock:
-            self._switch_to(None, None, None, {}, self._current())
+            self._switch_to(None, None, None)
+            self._incoming.load({}, [], {})
 
     def forget(self, key: str) -> None:
         """Delete ``key`` from the state and from the active process."""
         with self.lock:
-            self._deliveries.remove(key)
-            self._limits.forget(key)
-            if self.process is not None and key in self._stored.values:
-                self._stored.adopt(self.store.update_process(self.process, {}, removed=[key]))
-                del self._stored.values[key]
+            self._saver.forget(self.process, key)
 
     def remember(self, change: Change) -> None:
         """``change`` was written by this session outside a save (an undo, a restore): the
@@ -186,11 +156,11 @@ class StateSync:
             self._deliveries.settle(reported)
             if self.process is not None and not self.status.gone:
                 self._incoming.check(self.process, self.status)
-            current = self._current()
+            current = as_plain_dict(self.state)
             if reported is not None:
                 self._deliveries.resend_off_screen(current, reported)
             self._screen.run_began(current, reported or {})
-            self._restore_dropped_keys(current, reported or {})
+            self._deliveries.restore_dropped(self._stored.values, current, reported or {})
             return self._run
 
     def end_run(self, run: int) -> None:
@@ -203,18 +173,16 @@ class StateSync:
             self._save_changes(check_screen=True)
 
     def _save_changes(self, tables_only: bool = False, check_screen: bool = False) -> None:
-        """Write the keys that changed since the last save (``end_run``'s work); with
-        ``tables_only``, only the tables. ``check_screen``: note a run whose widgets changed
-        while it ran (``screen_unverified``)."""
+        """Write the keys that changed since the last save; with ``tables_only``, only the
+        tables. ``check_screen``: note a run whose widgets changed while it ran."""
         if self.process is None or self.status.gone:
             return
-        current = self._current()
+        current = as_plain_dict(self.state)
         if check_screen:
             self._screen.run_ended(current)
-        self._unsaved = self._saver.save(
-            self.process, self.status, current, tables_only=tables_only
-        )
+        self._unsaved = self._saver.save(self.process, self.status, current, tables_only)
 
+    # -- between runs: the live-update watcher and the screen check
     def changed_elsewhere(self) -> bool:
         """Whether another session wrote to the open process since this one last synced:
         one revision read, for a watcher that reruns the page only when this is true. Inside
@@ -222,10 +190,7 @@ class StateSync:
         with self.lock:
             if self.process is None or self.status.gone or self._in_run:
                 return False
-            try:
-                return self.store.process_revision(self.process) != self._stored.revision
-            except PersistenceError:
-                return False  # the next run shows why
+            return self._incoming.changed_since_sync(self.process)
 
     def is_behind(self, process: str, revision: Revision | None) -> bool:
         """Whether ``revision``, read from storage for ``process`` (``None``: it is gone),
@@ -243,9 +208,8 @@ class StateSync:
 
     @property
     def screen_unverified(self) -> bool:
-        """Whether runs overlapped (a superseded run's thread may have put older widget values
-        into the state) since a check found every value on screen saved
-        (``shows_unsaved_values``): until then the screen needs checking."""
+        """Whether runs overlapped since a check last found every value on screen saved
+        (``persistence.screen``): until then the screen needs checking."""
         return self._screen.unverified
 
     def shows_unsaved_values(self) -> bool:
@@ -257,6 +221,7 @@ class StateSync:
                 return False
             return self._screen.shows_unsaved(self._browser.reported(self.prefix) or {})
 
+    # -- what the UI reads
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""
         prefix = self.prefix
@@ -286,16 +251,10 @@ class StateSync:
         """Whether the last ``end_run`` left changes unwritten (storage down, too large ...)."""
         return self.process is not None and self._unsaved
 
-    # -- internals: the process
     def _switch_to(
-        self,
-        process: str | None,
-        revision: Revision | None,
-        saved_at: datetime | None,
-        incoming: State,
-        current: Mapping[Any, Any],
+        self, process: str | None, revision: Revision | None, saved_at: datetime | None
     ) -> None:
-        self._deliveries.clear_keys_missing_from(incoming, current)
+        """Make ``process`` (or none) the open one, at ``revision``: nothing of it is known yet."""
         self.process = process
         self.status = SaveStatus(saved_at=saved_at)
         self._stored.reset(revision)
@@ -303,17 +262,3 @@ class StateSync:
         self._limits.reset()
         self._misfits.reset(self.status.misfit)
         self._screen.reset()
-
-    # -- internals: the state
-    def _current(self) -> Mapping[Any, Any]:
-        return as_plain_dict(self.state)
-
-    def _restore_dropped_keys(
-        self, current: Mapping[Any, Any], reported: Mapping[str, Any]
-    ) -> None:
-        """Put back what Streamlit dropped with an unrendered widget. A key the browser
-        reported is on its screen: its widget brings the browser's value back this run (a
-        tab reconnected to a new server reports values this server cannot read yet)."""
-        for key, value in self._stored.values.items():
-            if key not in current and key not in reported:
-                self._deliveries.put(key, value, current)
