@@ -1,4 +1,8 @@
-"""The screen check after runs overlapped: is what the browser shows saved?
+"""Runs that overlap, and the check after they did: is what the browser shows saved?
+
+The engine numbers a session's full runs: a run that began before the previous one ended
+supersedes it, and the superseded run's ``end_run`` (its ``finally``, run later in another
+thread) saves nothing, as the newer run saves whatever it would have.
 
 With Streamlit's fast reruns every rerun gets a thread of its own, and a superseded run that is
 late to start can still apply its older widget values after the newer run began, which then
@@ -29,7 +33,8 @@ from persistence.stored import StoredCopy
 
 
 class ScreenCheck:
-    """Whether runs overlapped since the screen was last found saved, and what the check found."""
+    """One session's runs, numbered to tell when they overlap, and whether the screen was
+    found saved since they last did."""
 
     def __init__(
         self, stored: StoredCopy, deliveries: Deliveries, limits: SizeLimits, misfits: Misfits
@@ -38,6 +43,8 @@ class ScreenCheck:
         self._deliveries = deliveries
         self._limits = limits
         self._misfits = misfits
+        self.runs = 0  # full runs begun
+        self.in_run = False  # between a full run's begin_run and its end_run
         self.unverified = False  # runs overlapped since the screen was last found saved
         # The values of the widgets on screen as this run began (to see a late thread's), and
         # what the last check found unsaved on screen.
@@ -48,15 +55,29 @@ class ScreenCheck:
         """Another process was opened: what the last check found is not its."""
         self._unsaved_seen = {}
 
-    def note_overlap(self) -> None:
-        """A run began before the previous one ended, or a superseded run ended late."""
-        self.unverified = True
+    def begin(self) -> int:
+        """A full run begins: its number. When the previous run has not ended, it was
+        superseded: runs overlap."""
+        self.runs += 1
+        if self.in_run:
+            self.unverified = True
+        self.in_run = True
+        return self.runs
 
-    def run_began(self, current: Mapping[Any, Any], reported: Mapping[str, Any]) -> None:
+    def end(self, run: int) -> bool:
+        """Whether run ``run``, ending, is the latest: a superseded run ends late (its
+        ``finally`` runs while the newer run is going), and runs overlapped."""
+        if run != self.runs:
+            self.unverified = True
+            return False
+        self.in_run = False
+        return True
+
+    def note_on_screen(self, current: Mapping[Any, Any], reported: Mapping[str, Any]) -> None:
         """Note the values of the widgets the browser reported, as ``current`` holds them."""
         self._on_screen_at_begin = {k: current[k] for k in reported if k in current}
 
-    def run_ended(self, current: Mapping[Any, Any]) -> None:
+    def note_changed_on_screen(self, current: Mapping[Any, Any]) -> None:
         """Note a widget that was on screen as the run began and holds another value now: a
         superseded run's thread, late to start, put its older widget values in during the run
         (so what this run saves may not be what the browser shows)."""

@@ -27,10 +27,11 @@ a key on purpose.
 state is a delivery that stays pending until the browser reports that value (or an edit of
 its own); until then it is put in again at the top of every run.
 
-**Runs that overlap.** Streamlit starts a new run as soon as the user interacts, while the
-superseded run is still unwinding in another thread (its ``finally`` runs later). One lock
-serialises the engine's work, and ``end_run`` of a superseded run does nothing: the newer
-run saves whatever it would have.
+**Runs that overlap** (``persistence.screen``). Streamlit starts a new run as soon as the user
+interacts, while the superseded run is still unwinding in another thread (its ``finally`` runs
+later). One lock serialises the engine's work, and ``end_run`` of a superseded run does
+nothing: the newer run saves whatever it would have. After runs overlapped, a check of the
+screen finds the values whose save a superseded run's thread made the newer run miss.
 """
 
 from __future__ import annotations
@@ -75,8 +76,6 @@ class StateSync:
         self.status = SaveStatus()
         # Held by every method; hold it to make several calls one step.
         self.lock = threading.RLock()
-        self._run = 0
-        self._in_run = False  # between a full run's begin_run and its end_run
         self._unsaved = False  # the last save left changes unwritten
         self._browser = browser or NoBrowser()
         self._deliveries = Deliveries(state, self._browser, prefix=prefix, refused=refused)
@@ -90,11 +89,9 @@ class StateSync:
 
     # -- choosing the process
     def open(self, name: str) -> None:
-        """Make ``name`` the active process and put its saved keys into the state.
-
-        Raises ``ProcessNotFoundError``, ``CorruptProcessError`` or ``StorageUnavailableError``
-        and then leaves the current process as it was.
-        """
+        """Make ``name`` the active process and put its saved keys into the state. On
+        ``ProcessNotFoundError``, ``CorruptProcessError`` or ``StorageUnavailableError`` the
+        current process stays as it was."""
         with self.lock:
             snapshot = self.store.read_process(name, with_history=True)
             if snapshot is None:
@@ -103,7 +100,8 @@ class StateSync:
             # Before its first run a session has shown nothing: a browser that reports
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
-            on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
+            first = not self._screen.runs
+            on_screen = (self._browser.reported(self.prefix) or {}) if first else {}
             # A table edit that no run saved yet (the run that applied it was superseded by
             # the one whose callback switches) goes to the process it was made in. Only
             # tables: a widget's value may be a default the browser sent for a delivery it
@@ -147,10 +145,7 @@ class StateSync:
     def begin_run(self) -> int:
         """Bring the state up to date before the page draws; return this run's number."""
         with self.lock:
-            self._run += 1
-            if self._in_run:  # the previous run has not ended: it was superseded
-                self._screen.note_overlap()
-            self._in_run = True
+            run = self._screen.begin()
             self._browser.guard(self.is_saved, self.withhold)
             reported = self._browser.reported(self.prefix)
             self._deliveries.settle(reported)
@@ -159,18 +154,15 @@ class StateSync:
             current = as_plain_dict(self.state)
             if reported is not None:
                 self._deliveries.resend_off_screen(current, reported)
-            self._screen.run_began(current, reported or {})
+            self._screen.note_on_screen(current, reported or {})
             self._deliveries.restore_dropped(self._stored.values, current, reported or {})
-            return self._run
+            return run
 
     def end_run(self, run: int) -> None:
         """Save what changed in run ``run``; nothing when a newer run has begun since."""
         with self.lock:
-            if run != self._run:
-                self._screen.note_overlap()
-                return
-            self._in_run = False
-            self._save_changes(check_screen=True)
+            if self._screen.end(run):  # a superseded run's end saves nothing: the newer run does
+                self._save_changes(check_screen=True)
 
     def _save_changes(self, tables_only: bool = False, check_screen: bool = False) -> None:
         """Write the keys that changed since the last save; with ``tables_only``, only the
@@ -179,7 +171,7 @@ class StateSync:
             return
         current = as_plain_dict(self.state)
         if check_screen:
-            self._screen.run_ended(current)
+            self._screen.note_changed_on_screen(current)
         self._unsaved = self._saver.save(self.process, self.status, current, tables_only)
 
     # -- between runs: the live-update watcher and the screen check
@@ -188,7 +180,7 @@ class StateSync:
         one revision read, for a watcher that reruns the page only when this is true. Inside
         a full run (whose page draws the watcher too) ``begin_run`` has just read it: no read."""
         with self.lock:
-            if self.process is None or self.status.gone or self._in_run:
+            if self.process is None or self.status.gone or self.in_run:
                 return False
             return self._incoming.changed_since_sync(self.process)
 
@@ -197,14 +189,14 @@ class StateSync:
         is news to this session: ``process`` is open, between runs, and not at that revision.
         For a watcher that reads a process's revision once for every session that has it open."""
         with self.lock:
-            if self.process != process or self.status.gone or self._in_run:
+            if self.process != process or self.status.gone or self.in_run:
                 return False
             return revision != self._stored.revision
 
     @property
     def in_run(self) -> bool:
         """Whether a full run is between its ``begin_run`` and its ``end_run``."""
-        return self._in_run
+        return self._screen.in_run
 
     @property
     def screen_unverified(self) -> bool:
@@ -217,7 +209,7 @@ class StateSync:
         persisted key that no save stored, twice in a row: an edit whose save a run missed
         (``persistence.screen``). A full rerun saves what is on screen."""
         with self.lock:
-            if self.process is None or self.status.gone or self._in_run or self._unsaved:
+            if self.process is None or self.status.gone or self.in_run or self._unsaved:
                 return False
             return self._screen.shows_unsaved(self._browser.reported(self.prefix) or {})
 
