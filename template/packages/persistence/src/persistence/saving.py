@@ -72,25 +72,28 @@ class Saver:
         # Each save's change entry (``persistence.history``): its bounds, and whom it names.
         self._history = history
         self.author = author
+        self.unsaved = False  # the last save left changes unwritten
 
     def save(
         self, process: str, status: SaveStatus, current: Mapping[Any, Any], tables_only: bool
-    ) -> bool:
+    ) -> None:
         """Write the keys of ``current`` that changed since the last save (with
-        ``tables_only``, only the tables); return whether changes are left unwritten."""
+        ``tables_only``, only the tables)."""
         changed = self._changed_keys(current, status)
         if tables_only:
             changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
         encoded = self._limits.encode(changed, status.unstorable)
+        self.unsaved = bool(encoded)
         if not encoded and isinstance(status.error, ProcessTooLargeError):
             status.error = None  # nothing is held back any more
         if not encoded or self._incoming.storage_down:
-            return bool(encoded)
+            return
         if not any(codec.mergeable(value) for value in changed.values()):
-            return self._write(process, status, changed, encoded)
+            self._write(process, status, changed, encoded)
+            return
         with _write_lock(process):
             self._incoming.merge_tables_written_meanwhile(process, status, changed, encoded)
-            return self._write(process, status, changed, encoded)
+            self._write(process, status, changed, encoded)
 
     def forget(self, process: str | None, key: str) -> None:
         """Delete ``key`` from the state and, with a process open, from storage."""
@@ -102,11 +105,11 @@ class Saver:
 
     def _write(
         self, process: str, status: SaveStatus, changed: State, encoded: dict[str, codec.Encoded]
-    ) -> bool:
+    ) -> None:
         too_large = self._limits.fit(encoded)
         if not encoded:
             status.error = too_large
-            return True
+            return
         values: dict[str, Any] = {key: changed[key] for key in encoded}
         removed: list[str] = []
         change = None
@@ -120,20 +123,20 @@ class Saver:
             revision = self._store.update_process(process, values, removed, encodings=encoded)
         except ProcessNotFoundError:
             status.gone = True
-            return True
+            return
         except StorageUnavailableError as error:
             status.unavailable = error
-            return True
+            return
         stored.adopt(revision)
         if change is not None:
             dropped = {key.removeprefix(HISTORY_KEY_PREFIX) for key in removed}
             stored.history = [change, *(old for old in stored.history if old.id not in dropped)]
         for key, item in encoded.items():
             stored.accept(key, changed[key], item.size)
+        self.unsaved = self._limits.holds_back
         status.unavailable = None
         status.error = too_large
         status.saved_at = utc_now()
-        return self._limits.holds_back
 
     def _changed_keys(self, current: Mapping[Any, Any], status: SaveStatus) -> State:
         prefix, synced, deliveries = self._prefix, self._stored.values, self._deliveries

@@ -76,7 +76,6 @@ class StateSync:
         self.status = SaveStatus()
         # Held by every method; hold it to make several calls one step.
         self.lock = threading.RLock()
-        self._unsaved = False  # the last save left changes unwritten
         self._browser = browser or NoBrowser()
         self._deliveries = Deliveries(state, self._browser, prefix=prefix, refused=refused)
         self._limits = SizeLimits(max_bytes=max_bytes, max_value_bytes=max_value_bytes)
@@ -172,7 +171,7 @@ class StateSync:
         current = as_plain_dict(self.state)
         if check_screen:
             self._screen.note_changed_on_screen(current)
-        self._unsaved = self._saver.save(self.process, self.status, current, tables_only)
+        self._saver.save(self.process, self.status, current, tables_only)
 
     # -- between runs: the live-update watcher and the screen check
     def changed_elsewhere(self) -> bool:
@@ -209,7 +208,7 @@ class StateSync:
         persisted key that no save stored, twice in a row: an edit whose save a run missed
         (``persistence.screen``). A full rerun saves what is on screen."""
         with self.lock:
-            if self.process is None or self.status.gone or self.in_run or self._unsaved:
+            if self.process is None or self.status.gone or self.in_run or self._saver.unsaved:
                 return False
             return self._screen.shows_unsaved(self._browser.reported(self.prefix) or {})
 
@@ -241,7 +240,7 @@ class StateSync:
     @property
     def has_unsaved_changes(self) -> bool:
         """Whether the last ``end_run`` left changes unwritten (storage down, too large ...)."""
-        return self.process is not None and self._unsaved
+        return self.process is not None and self._saver.unsaved
 
     def _switch_to(
         self, process: str | None, revision: Revision | None, saved_at: datetime | None
@@ -250,7 +249,7 @@ class StateSync:
         self.process = process
         self.status = SaveStatus(saved_at=saved_at)
         self._stored.reset(revision)
-        self._unsaved = self._incoming.storage_down = False
+        self._saver.unsaved = self._incoming.storage_down = False
         self._limits.reset()
         self._misfits.reset(self.status.misfit)
         self._screen.reset()
