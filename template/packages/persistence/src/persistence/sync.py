@@ -8,8 +8,8 @@ Per script run:
   wins, being the later write); make sure every value the engine put into the state reaches
   the browser (see below); put back keys that Streamlit dropped with an unrendered widget.
 * ``end_run`` (after the page ran, also when it ended by ``st.rerun``/``st.stop``): compare
-  the prefixed keys with the last saved copy by content and write only the keys that
-  changed. An unchanged rerun writes nothing.
+  the prefixed keys with the last saved copy (``persistence.stored``) by content and write only
+  the keys that changed (``persistence.saving``). An unchanged rerun writes nothing.
 
 **Colleagues' changes** (``persistence.incoming``): merged in at the top of a run; a table
 (a ``DataFrame``) is merged cell by cell, also just before this session writes one.
@@ -20,8 +20,8 @@ size limit, is refused and the other keys of the same run are saved.
 **Values that no longer fit** (``persistence.misfits``). A saved value that today's widget
 cannot take is withheld from it; what the widget got instead is no edit.
 
-A key missing from the state is never a deletion (``persistence.incoming``); ``forget`` deletes
-a key on purpose.
+A key missing from the state is never a deletion: Streamlit drops the keys of widgets it did
+not render, and ``begin_run`` puts them back. ``forget`` deletes a key on purpose.
 
 **What the browser shows** (``persistence.deliveries``). Every value the engine puts into the
 state is a delivery that stays pending until the browser reports that value (or an edit of
