@@ -6,8 +6,12 @@ Layers, each depending only on the ones before it:
 
 * ``persistence.storage``: the ``StorageInterface`` contract and one module per backend;
 * ``persistence.sync``: the sync engine, which keeps the prefixed keys of a state mapping in
-  step with one process (no Streamlit); its deliveries to the browser are in
-  ``persistence.deliveries``, its size limits in ``persistence.limits``;
+  step with one process (no Streamlit); its parts: the deliveries to the browser
+  (``persistence.deliveries``), the size limits (``persistence.limits``), the stored copy
+  (``persistence.stored``), what comes in from storage (``persistence.incoming``), the save
+  (``persistence.saving``), values withheld from widgets (``persistence.misfits``), the screen
+  check after overlapping runs (``persistence.screen``) and the save status
+  (``persistence.status``);
 * ``persistence.binding``: the Streamlit wiring, one ``PersistentSession`` per browser session;
 * ``persistence.ui``: the process sidebar and forms the apps are built from, and the two
   widgets Streamlit cannot restore by itself, made persistent: ``persistent_data_editor``

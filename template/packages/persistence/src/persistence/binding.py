@@ -29,10 +29,11 @@ from persistence.migrations import AppMigrations, MigratingStorage
 from persistence.models import ProcessInfo, State
 from persistence.names import check_name_length, validate_process_name
 from persistence.settings import get_settings
+from persistence.status import SaveStatus
 from persistence.storage import StorageInterface, open_storage, utc_now
 from persistence.storage.observed import ObservedStorage, StoreHealth
 from persistence.storage.scoped import ScopedStorage
-from persistence.sync import SaveStatus, StateSync
+from persistence.sync import StateSync
 
 SESSION_KEY = "_persistence_session"
 QUERY_PARAM = "process"

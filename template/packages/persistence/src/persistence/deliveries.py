@@ -178,6 +178,17 @@ class Deliveries:
             elif not same(value, default):
                 self.assign(key, value)
 
+    def restore_dropped(
+        self, saved: Mapping[str, Any], current: Mapping[Any, Any], reported: Mapping[str, Any]
+    ) -> None:
+        """Put back what Streamlit dropped with an unrendered widget: the ``saved`` values
+        missing from the state. A key the browser reported is on its screen: its widget
+        brings the browser's value back this run (a tab reconnected to a new server reports
+        values this server cannot read yet)."""
+        for key, value in saved.items():
+            if key not in current and key not in reported:
+                self.put(key, value, current)
+
     def clear_keys_missing_from(
         self, incoming: Mapping[str, Any], current: Mapping[Any, Any]
     ) -> None:

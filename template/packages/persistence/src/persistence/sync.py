@@ -8,105 +8,51 @@ Per script run:
   wins, being the later write); make sure every value the engine put into the state reaches
   the browser (see below); put back keys that Streamlit dropped with an unrendered widget.
 * ``end_run`` (after the page ran, also when it ended by ``st.rerun``/``st.stop``): compare
-  the prefixed keys with the last saved copy by content and write only the keys that
-  changed. An unchanged rerun writes nothing.
+  the prefixed keys with the last saved copy (``persistence.stored``) by content and write only
+  the keys that changed (``persistence.saving``). An unchanged rerun writes nothing.
 
-**One table, two sessions.** A key is one value: of two sessions that change it at once, the
-later write wins. A table (a ``DataFrame``: the data editor's) is merged cell by cell instead
-(``codec.merge_edits``): before it writes a table, a session checks the process's revision
-and, when a colleague wrote meanwhile, puts its own changed cells on top of the colleague's
-table. The check and the write hold a lock per process shared by every session of the server,
-so two sessions of one server never both write a table the other has not seen. Sessions on two
-servers (replicas) can still cross between the check and the write (milliseconds); a cell both
-changed takes the later write.
+**Colleagues' changes** (``persistence.incoming``): merged in at the top of a run; a table
+(a ``DataFrame``) is merged cell by cell, also just before this session writes one.
 
 **Limits** (``persistence.limits``). A key whose value cannot be stored, or is over a
 size limit, is refused and the other keys of the same run are saved.
 
-**Values that no longer fit.** A saved value that today's widget cannot take (a slider whose
-range was narrowed, a date saved as text ...) is withheld from it: the browser view checks it
-as the widget registers and gives the widget its default, or what Streamlit makes of the value
-(``BrowserView.guard``). The key is in ``status.misfit``, and what the widget got is not an
-edit: the saved value stays as it is until the user changes the widget, then the edit is saved.
+**Values that no longer fit** (``persistence.misfits``). A saved value that today's widget
+cannot take is withheld from it; what the widget got instead is no edit.
 
-A key missing from the state is never a deletion (Streamlit drops the keys of widgets it did
-not render); ``forget`` deletes a key on purpose.
+A key missing from the state is never a deletion: Streamlit drops the keys of widgets it did
+not render, and ``begin_run`` puts them back. ``forget`` deletes a key on purpose.
 
 **What the browser shows** (``persistence.deliveries``). Every value the engine puts into the
 state is a delivery that stays pending until the browser reports that value (or an edit of
 its own); until then it is put in again at the top of every run.
 
-**Runs that overlap.** Streamlit starts a new run as soon as the user interacts, while the
-superseded run is still unwinding in another thread (its ``finally`` runs later). One lock
-serialises the engine's work, and ``end_run`` of a superseded run does nothing: the newer
-run saves whatever it would have.
+**Runs that overlap** (``persistence.screen``). Streamlit starts a new run as soon as the user
+interacts, while the superseded run is still unwinding in another thread (its ``finally`` runs
+later). One lock serialises the engine's work, and ``end_run`` of a superseded run does
+nothing: the newer run saves whatever it would have. After runs overlapped, a check of the
+screen finds the values whose save a superseded run's thread made the newer run miss.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
-import weakref
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
-from persistence import codec
-from persistence.deliveries import (
-    MISSING,
-    UNREAD,
-    BrowserView,
-    Deliveries,
-    NoBrowser,
-    as_plain_dict,
-    same,
-)
-from persistence.errors import (
-    CorruptProcessError,
-    MigrationFailedError,
-    NewerMigrationsError,
-    PersistenceError,
-    ProcessNotFoundError,
-    ProcessTooLargeError,
-    StorageUnavailableError,
-)
-from persistence.history import HISTORY_KEY_PREFIX, Change, HistoryLimits, recorded, split
+from persistence.deliveries import BrowserView, Deliveries, NoBrowser, as_plain_dict
+from persistence.errors import ProcessNotFoundError
+from persistence.history import Change, HistoryLimits, split
+from persistence.incoming import IncomingChanges
 from persistence.limits import SizeLimits
+from persistence.misfits import Misfits
 from persistence.models import Revision, State
-from persistence.storage import StorageInterface, utc_now
-
-
-@dataclass
-class SaveStatus:
-    """What the sidebar tells the user about the active process."""
-
-    saved_at: datetime | None = None
-    changed_elsewhere_at: datetime | None = None
-    # The colleagues' changes the last merge brought, newest first, and the keys this
-    # session then saved its own edit over (the colleague's change it never showed).
-    changed_by: list[Change] = field(default_factory=list)
-    overwritten: dict[str, Change] = field(default_factory=dict)
-    unavailable: StorageUnavailableError | None = None
-    error: PersistenceError | None = None
-    gone: bool = False
-    # Keys not saved, and why: a value that cannot be stored, or one over max_value_bytes.
-    unstorable: dict[str, PersistenceError] = field(default_factory=dict)
-    # Keys whose saved value today's widget cannot take: shown at a default, kept in storage.
-    misfit: list[str] = field(default_factory=list)
-
-
-_WRITE_LOCKS: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-
-def _write_lock(process: str) -> threading.Lock:
-    """The lock that every session of this server holds to check and write ``process``."""
-    with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(process)
-        if lock is None:
-            lock = _WRITE_LOCKS[process] = threading.Lock()
-        return lock
+from persistence.saving import Saver
+from persistence.screen import ScreenCheck
+from persistence.status import SaveStatus
+from persistence.storage import StorageInterface
+from persistence.stored import StoredCopy
 
 
 class StateSync:
@@ -125,42 +71,26 @@ class StateSync:
         history: HistoryLimits | None = None,
         author: str = "",
     ) -> None:
-        self.store = store
-        self.state = state
-        self.prefix = prefix
+        self.store, self.state, self.prefix = store, state, prefix
         self.process: str | None = None
         self.status = SaveStatus()
+        # Held by every method; hold it to make several calls one step.
+        self.lock = threading.RLock()
         self._browser = browser or NoBrowser()
         self._deliveries = Deliveries(state, self._browser, prefix=prefix, refused=refused)
         self._limits = SizeLimits(max_bytes=max_bytes, max_value_bytes=max_value_bytes)
-        self.lock = (
-            threading.RLock()
-        )  # held by every method; hold it to make several calls one step
-        self._run = 0
-        self._in_run = False  # between a full run's begin_run and its end_run
-        self._unsaved_seen: State = {}  # what the watcher's last check found unsaved on screen
-        # Runs overlapped since the screen was last found saved (``screen_unverified``), and
-        # the values of the widgets on screen as this run began (to see a late thread's).
-        self._overlapped = False
-        self._on_screen_at_begin: dict[str, Any] = {}
-        self._revision: Revision | None = None
-        self._unsaved = False
-        self._storage_down = False
-        self._synced: State = {}
-        self._misfits: dict[str, Any] = {}  # key -> what its widget got instead of the saved value
-        # Each save's change entry (``persistence.history``): its bounds, whom it names, and
-        # the open process's entries, newest first (read with the state, kept up by saves).
-        self._history_limits = history
-        self.author = author
-        self.history: list[Change] = []
+        self._stored = StoredCopy(self._limits)
+        self._misfits = Misfits(self.status.misfit)
+        parts = (self._stored, self._deliveries, self._limits, self._misfits)
+        self._incoming = IncomingChanges(store, state, *parts)
+        self._screen = ScreenCheck(*parts)
+        self._saver = Saver(store, *parts, self._incoming, history=history, author=author)
 
     # -- choosing the process
     def open(self, name: str) -> None:
-        """Make ``name`` the active process and put its saved keys into the state.
-
-        Raises ``ProcessNotFoundError``, ``CorruptProcessError`` or ``StorageUnavailableError``
-        and then leaves the current process as it was.
-        """
+        """Make ``name`` the active process and put its saved keys into the state. On
+        ``ProcessNotFoundError``, ``CorruptProcessError`` or ``StorageUnavailableError`` the
+        current process stays as it was."""
         with self.lock:
             snapshot = self.store.read_process(name, with_history=True)
             if snapshot is None:
@@ -169,188 +99,120 @@ class StateSync:
             # Before its first run a session has shown nothing: a browser that reports
             # widgets of this process is a tab that reconnected (a restarted server, another
             # replica), and what it shows, perhaps just edited, is what the user sees.
-            on_screen = (self._browser.reported(self.prefix) or {}) if self._run == 0 else {}
+            first = not self._screen.runs
+            on_screen = (self._browser.reported(self.prefix) or {}) if first else {}
             # A table edit that no run saved yet (the run that applied it was superseded by
             # the one whose callback switches) goes to the process it was made in. Only
             # tables: a widget's value may be a default the browser sent for a delivery it
             # never drew, which only ``begin_run`` can tell.
             self._save_changes(tables_only=True)
-            current = self._current()
-            self._switch_to(name, snapshot.revision, snapshot.updated_at, incoming, current)
-            self.history = entries
-            for key, value in incoming.items():
-                self._accept(key, value)
-                if key not in on_screen:
-                    self._deliveries.put(key, value, current)
+            self._switch_to(name, snapshot.revision, snapshot.updated_at)
+            self._incoming.load(incoming, entries, on_screen)
 
     def close(self) -> None:
         """Leave the active process (after it was deleted, say)."""
         with self.lock:
-            self._switch_to(None, None, None, {}, self._current())
+            self._switch_to(None, None, None)
+            self._incoming.load({}, [], {})
 
     def forget(self, key: str) -> None:
         """Delete ``key`` from the state and from the active process."""
         with self.lock:
-            self._deliveries.remove(key)
-            self._limits.forget(key)
-            if self.process is not None and key in self._synced:
-                self._adopt(self.store.update_process(self.process, {}, removed=[key]))
-                del self._synced[key]
+            self._saver.forget(self.process, key)
 
     def remember(self, change: Change) -> None:
         """``change`` was written by this session outside a save (an undo, a restore): the
         next merge brings its values, not a colleague's change."""
         with self.lock:
-            self.history = [change, *self.history]
+            self._stored.history = [change, *self._stored.history]
 
     # The two calls a widget makes as it registers (``BrowserView.guard``). They take no
     # lock: Streamlit holds its session-state lock around them, and a superseded run's
     # ``end_run`` holds ours while it reads session state. One dict operation each is atomic.
     def is_saved(self, key: str, value: Any) -> bool:
         """Whether ``value`` is what storage holds for ``key`` in the open process."""
-        saved = self._synced.get(key, MISSING)
-        return saved is not MISSING and same(value, saved)
+        return self._stored.holds(key, value)
 
     def withhold(self, key: str, given: Any) -> None:
         """``key``'s saved value does not fit its widget, which got ``given`` instead: keep
         the saved value (``given`` is no edit) and name the key in ``status.misfit`` until
         the key holds something else."""
-        self._misfits[key] = copy.deepcopy(given)
+        self._misfits.withhold(key, given)
         self._deliveries.discard(key)  # the widget shows ``given``, not the saved value
-        if key not in self.status.misfit:
-            self.status.misfit.append(key)
-
-    def _misfit_changed(self, key: str, value: Any) -> bool:
-        """Whether ``key``, withheld from its widget, now holds something other than what the
-        widget was given (the user's edit): then it is no misfit any more."""
-        if same(value, self._misfits[key]):
-            return False
-        self._drop_misfit(key)
-        return True
-
-    def _drop_misfit(self, key: str) -> None:
-        self._misfits.pop(key, None)
-        if key in self.status.misfit:
-            self.status.misfit.remove(key)
 
     # -- once per run
     def begin_run(self) -> int:
         """Bring the state up to date before the page draws; return this run's number."""
         with self.lock:
-            self._run += 1
-            if self._in_run:  # the previous run has not ended: it was superseded
-                self._overlapped = True
-            self._in_run = True
+            run = self._screen.begin()
             self._browser.guard(self.is_saved, self.withhold)
             reported = self._browser.reported(self.prefix)
             self._deliveries.settle(reported)
             if self.process is not None and not self.status.gone:
-                self._check_revision()
-            current = self._current()
+                self._incoming.check(self.process, self.status)
+            current = as_plain_dict(self.state)
             if reported is not None:
                 self._deliveries.resend_off_screen(current, reported)
-            self._on_screen_at_begin = {k: current[k] for k in reported or () if k in current}
-            self._restore_dropped_keys(current, reported or {})
-            return self._run
+            self._screen.note_on_screen(current, reported or {})
+            self._deliveries.restore_dropped(self._stored.values, current, reported or {})
+            return run
 
     def end_run(self, run: int) -> None:
         """Save what changed in run ``run``; nothing when a newer run has begun since."""
         with self.lock:
-            if run != self._run:
-                self._overlapped = True
-                return
-            self._in_run = False
-            self._save_changes(check_screen=True)
+            if self._screen.end(run):  # a superseded run's end saves nothing: the newer run does
+                self._save_changes(check_screen=True)
 
     def _save_changes(self, tables_only: bool = False, check_screen: bool = False) -> None:
-        """Write the keys that changed since the last save (``end_run``'s work); with
-        ``tables_only``, only the tables. ``check_screen``: note a run whose widgets changed
-        while it ran (``screen_unverified``)."""
+        """Write the keys that changed since the last save; with ``tables_only``, only the
+        tables. ``check_screen``: note a run whose widgets changed while it ran."""
         if self.process is None or self.status.gone:
             return
-        current = self._current()
-        if check_screen and self._changed_on_screen(current):
-            self._overlapped = True
-        changed = self._changed_keys(current)
-        if tables_only:
-            changed = {key: value for key, value in changed.items() if codec.mergeable(value)}
-        encoded = self._limits.encode(changed, self.status.unstorable)
-        self._unsaved = bool(encoded)
-        if not encoded and isinstance(self.status.error, ProcessTooLargeError):
-            self.status.error = None  # nothing is held back any more
-        if not encoded or self._storage_down:
-            return
-        if not any(codec.mergeable(value) for value in changed.values()):
-            self._save(changed, encoded)
-            return
-        with _write_lock(self.process):
-            self._merge_tables_written_meanwhile(changed, encoded)
-            self._save(changed, encoded)
+        current = as_plain_dict(self.state)
+        if check_screen:
+            self._screen.note_changed_on_screen(current)
+        self._saver.save(self.process, self.status, current, tables_only)
 
+    # -- between runs: the live-update watcher and the screen check
     def changed_elsewhere(self) -> bool:
         """Whether another session wrote to the open process since this one last synced:
         one revision read, for a watcher that reruns the page only when this is true. Inside
         a full run (whose page draws the watcher too) ``begin_run`` has just read it: no read."""
         with self.lock:
-            if self.process is None or self.status.gone or self._in_run:
+            if self.process is None or self.status.gone or self.in_run:
                 return False
-            try:
-                return self.store.process_revision(self.process) != self._revision
-            except PersistenceError:
-                return False  # the next run shows why
+            return self._incoming.changed_since_sync(self.process)
 
     def is_behind(self, process: str, revision: Revision | None) -> bool:
         """Whether ``revision``, read from storage for ``process`` (``None``: it is gone),
         is news to this session: ``process`` is open, between runs, and not at that revision.
         For a watcher that reads a process's revision once for every session that has it open."""
         with self.lock:
-            if self.process != process or self.status.gone or self._in_run:
+            if self.process != process or self.status.gone or self.in_run:
                 return False
-            return revision != self._revision
+            return revision != self._stored.revision
 
     @property
     def in_run(self) -> bool:
         """Whether a full run is between its ``begin_run`` and its ``end_run``."""
-        return self._in_run
+        return self._screen.in_run
 
     @property
     def screen_unverified(self) -> bool:
-        """Whether runs overlapped (a superseded run's thread may have put older widget values
-        into the state) since a check found every value on screen saved
-        (``shows_unsaved_values``): until then the screen needs checking."""
-        return self._overlapped
+        """Whether runs overlapped since a check last found every value on screen saved
+        (``persistence.screen``): until then the screen needs checking."""
+        return self._screen.unverified
 
     def shows_unsaved_values(self) -> bool:
-        """Whether the browser, in a fragment's run (the watcher's), reports a value for a
-        persisted key that storage does not hold and that is no delivery on its way: an edit
-        whose save a run missed. With Streamlit's fast reruns each rerun gets a thread of its
-        own, and a superseded run that is late to start can still apply its older widget
-        values after the newer run began, which then saves those. A full rerun saves what is
-        on screen.
-
-        Only a value found unsaved by two checks in a row counts: under load an edit's own
-        run may not have begun when the watcher runs, and a rerun for that would replace
-        the very run that saves it (at 30 busy tabs such reruns kept every run from
-        finishing)."""
+        """Whether the browser, in a fragment's run (the screen check's), shows a value for a
+        persisted key that no save stored, twice in a row: an edit whose save a run missed
+        (``persistence.screen``). A full rerun saves what is on screen."""
         with self.lock:
-            if self.process is None or self.status.gone or self._in_run or self._unsaved:
+            if self.process is None or self.status.gone or self.in_run or self._saver.unsaved:
                 return False
-            reported = self._browser.reported(self.prefix) or {}
-            deliveries, limits, misfits = self._deliveries, self._limits, self._misfits
-            unsaved = {
-                key: shown
-                for key, shown in reported.items()
-                if shown is not UNREAD
-                and key not in deliveries
-                and not limits.is_held(key)
-                and key not in misfits
-                and not same(shown, self._synced.get(key, MISSING))
-            }
-            seen, self._unsaved_seen = self._unsaved_seen, unsaved
-            if not unsaved:
-                self._overlapped = False  # every value on screen is saved
-            return any(key in seen and same(seen[key], shown) for key, shown in unsaved.items())
+            return self._screen.shows_unsaved(self._browser.reported(self.prefix) or {})
 
+    # -- what the UI reads
     def persisted_state(self) -> State:
         """The prefixed keys as they are in the state now."""
         prefix = self.prefix
@@ -366,199 +228,28 @@ class StateSync:
         self._limits.max_bytes = limit
 
     @property
+    def author(self) -> str:
+        """Whom this session's change entries name."""
+        return self._saver.author
+
+    @property
+    def history(self) -> list[Change]:
+        """The open process's change entries (``persistence.history``), newest first."""
+        return self._stored.history
+
+    @property
     def has_unsaved_changes(self) -> bool:
         """Whether the last ``end_run`` left changes unwritten (storage down, too large ...)."""
-        return self.process is not None and self._unsaved
-
-    # -- internals: the process
-    def _merge_tables_written_meanwhile(
-        self, changed: State, encoded: dict[str, codec.Encoded]
-    ) -> None:
-        """Before writing tables: when a colleague wrote one of them since this session's
-        last sync, put this session's changed cells on top of theirs (``changed``, the state
-        and ``encoded`` then hold the merged table). The next ``begin_run`` merges the rest."""
-        assert self.process is not None
-        try:
-            if self.store.process_revision(self.process) == self._revision:
-                return
-            snapshot = self.store.read_process(self.process)
-        except PersistenceError:
-            return  # the save says why
-        if snapshot is None:
-            return
-        for key in list(encoded):
-            remote = snapshot.state.get(key, MISSING)
-            known = self._synced.get(key, MISSING)
-            if remote is MISSING or known is MISSING or same(remote, known):
-                continue
-            merged = codec.merge_edits(known, changed[key], remote)
-            if merged is None:
-                continue  # not a table, or not one to merge cell by cell: the later write wins
-            del encoded[key]
-            encoded.update(self._limits.encode({key: merged}, self.status.unstorable))
-            changed[key] = merged
-            self._deliveries.assign(key, merged)
-
-    def _check_revision(self) -> None:
-        assert self.process is not None
-        try:
-            revision = self.store.process_revision(self.process)
-            self.status.unavailable = None
-            self._storage_down = False
-            if revision is None:
-                self.status.gone = True
-            elif revision != self._revision:
-                self._merge_remote()
-        except StorageUnavailableError as error:
-            self.status.unavailable = error
-            self._storage_down = True  # this run's save would only wait for the same timeout
-        except (CorruptProcessError, MigrationFailedError, NewerMigrationsError) as error:
-            # Read as another server left it (migrated by newer code, say): nothing more is
-            # written into it from this session, and the sidebar says why.
-            self.status.error = error
-            self.status.gone = True
-
-    def _save(self, changed: State, encoded: dict[str, codec.Encoded]) -> None:
-        assert self.process is not None
-        too_large = self._limits.fit(encoded)
-        if not encoded:
-            self.status.error = too_large
-            return
-        values: dict[str, Any] = {key: changed[key] for key in encoded}
-        removed: list[str] = []
-        change = None
-        limits = self._history_limits
-        if limits is not None and limits.entries > 0:
-            values, removed, change = recorded(
-                values, (), self._synced, self.history, limits, at=utc_now(), by=self.author
-            )
-        try:
-            # The store encodes what it writes: it gets the encodings made above, not a copy.
-            revision = self.store.update_process(self.process, values, removed, encodings=encoded)
-        except ProcessNotFoundError:
-            self.status.gone = True
-            return
-        except StorageUnavailableError as error:
-            self.status.unavailable = error
-            return
-        self._adopt(revision)
-        if change is not None:
-            dropped = {key.removeprefix(HISTORY_KEY_PREFIX) for key in removed}
-            self.history = [change, *(old for old in self.history if old.id not in dropped)]
-        for key, item in encoded.items():
-            self._accept(key, changed[key], item.size)
-        self._unsaved = self._limits.holds_back
-        self.status.unavailable = None
-        self.status.error = too_large
-        self.status.saved_at = utc_now()
+        return self.process is not None and self._saver.unsaved
 
     def _switch_to(
-        self,
-        process: str | None,
-        revision: Revision | None,
-        saved_at: datetime | None,
-        incoming: State,
-        current: Mapping[Any, Any],
+        self, process: str | None, revision: Revision | None, saved_at: datetime | None
     ) -> None:
-        self._deliveries.clear_keys_missing_from(incoming, current)
+        """Make ``process`` (or none) the open one, at ``revision``: nothing of it is known yet."""
         self.process = process
         self.status = SaveStatus(saved_at=saved_at)
-        self._revision = revision
-        self._unsaved = self._storage_down = False
-        self._synced = {}
+        self._stored.reset(revision)
+        self._saver.unsaved = self._incoming.storage_down = False
         self._limits.reset()
-        self._misfits = {}
-        self._unsaved_seen = {}
-        self.history = []
-
-    def _adopt(self, revision: Revision) -> None:
-        """Take the revision of our own write only when it directly follows the one we know:
-        otherwise another session wrote in between, and the next ``begin_run`` merges it."""
-        if self._revision is not None and revision == self._revision + 1:
-            self._revision = revision
-
-    def _merge_remote(self) -> None:
-        assert self.process is not None
-        snapshot = self.store.read_process(self.process, with_history=True)
-        if snapshot is None:
-            self.status.gone = True
-            return
-        seen = {change.id for change in self.history}
-        incoming, self.history = split(snapshot.state)
-        arrived = [change for change in self.history if change.id not in seen]
-        self.status.changed_by, self.status.overwritten = arrived, {}
-        current, synced = self._current(), self._synced
-        for key, remote in incoming.items():
-            known = synced.get(key, MISSING)
-            if same(remote, known):
-                continue
-            local = current.get(key, MISSING)
-            if key in self._misfits and not self._misfit_changed(key, local):
-                self._drop_misfit(key)  # the colleague's value may fit: the widget checks it
-                local = known
-            if local is MISSING or same(local, known):
-                self._deliveries.put(key, remote, current)
-            elif (merged := codec.merge_edits(known, local, remote)) is not None:
-                self._deliveries.put(key, merged, current)  # a table both changed: both's cells
-            elif by := next((c for c in arrived if key in c.before), None):
-                self.status.overwritten[key] = by  # this run saves the edit on screen
-            self._accept(key, remote)
-        self.status.changed_elsewhere_at = snapshot.updated_at
-        for key in [key for key in synced if key not in incoming]:
-            if same(current.get(key, MISSING), synced[key]):
-                self._deliveries.remove(key)
-            del synced[key]
-            self._limits.drop_size(key)
-        self._revision = snapshot.revision
-
-    # -- internals: the state
-    def _current(self) -> Mapping[Any, Any]:
-        return as_plain_dict(self.state)
-
-    def _restore_dropped_keys(
-        self, current: Mapping[Any, Any], reported: Mapping[str, Any]
-    ) -> None:
-        """Put back what Streamlit dropped with an unrendered widget. A key the browser
-        reported is on its screen: its widget brings the browser's value back this run (a
-        tab reconnected to a new server reports values this server cannot read yet)."""
-        for key, value in self._synced.items():
-            if key not in current and key not in reported:
-                self._deliveries.put(key, value, current)
-
-    def _changed_on_screen(self, current: Mapping[Any, Any]) -> bool:
-        """Whether a widget that was on screen as the run began holds another value now: a
-        superseded run's thread, late to start, put its older widget values in during the run
-        (so what this run saves may not be what the browser shows)."""
-        return any(
-            not same(current.get(key, MISSING), value)
-            for key, value in self._on_screen_at_begin.items()
-        )
-
-    def _accept(self, key: str, value: Any, size: int | None = None) -> None:
-        """Record ``value`` as what storage holds for ``key`` (``size``: its encoding's bytes)."""
-        self._synced[key] = copy.deepcopy(value)
-        if size is None:  # a value read from storage: no key check (it was stored already)
-            size = codec.byte_size(codec.dumps(codec.to_jsonable(value)))
-        self._limits.record(key, size)
-
-    def _changed_keys(self, current: Mapping[Any, Any]) -> State:
-        prefix, synced, deliveries = self.prefix, self._synced, self._deliveries
-        # Mostly empty: tested first.
-        rejected, waiting = self._limits.rejected, self._limits.waiting
-        misfits = self._misfits
-        changed: State = {}
-        for key, value in current.items():
-            if not (isinstance(key, str) and key.startswith(prefix)):
-                continue
-            if misfits and key in misfits and not self._misfit_changed(key, value):
-                continue  # what its widget got instead of the saved value: no edit
-            if rejected and rejected.get(key, MISSING) is value:
-                continue  # refused as it is: tried again once it changes
-            if waiting and key in waiting and waiting[key].value is value:
-                changed[key] = value  # still waiting for room in the process
-            elif same(value, synced.get(key, MISSING)):
-                if rejected and key in rejected:  # changed back to what is saved
-                    self._limits.withdraw_refusal(key, self.status.unstorable)
-            elif not deliveries.is_stale(key, value):
-                changed[key] = value
-        return changed
+        self._misfits.reset(self.status.misfit)
+        self._screen.reset()
