@@ -317,14 +317,20 @@ class BackendStore(StorageBase):
         write fails. Names are distinct and checked, values encoded, times within the
         retention window."""
 
+    def _encode_value(self, key: str, value: Any, known: codec.Encoded | None) -> Any:
+        """One value as the backend keeps it: ``codec`` JSON text (a row, a hash field),
+        or ``known``, what was encoded of this very value already. A backend that writes
+        its values into a document of its own overrides it."""
+        return codec.encode(key, value, known)
+
     def _encode_state(
         self, values: Mapping[str, Any], known: Mapping[str, codec.Encoded] | None = None
     ) -> dict[str, Any]:
-        """Each value as the backend keeps it: ``codec`` JSON text per key (a row, a hash
-        field), taken from ``known`` for the very value encoded there already.
-        ``UnstorableValueError`` names the first key that cannot be stored."""
+        """Each value as ``_encode_value`` makes it, taken from ``known`` for the very value
+        encoded there already. ``UnstorableValueError`` names the first key that cannot be
+        stored."""
         return {
-            key: codec.encode(key, value, codec.reused(known, key, value))
+            key: self._encode_value(key, value, codec.reused(known, key, value))
             for key, value in values.items()
         }
 
