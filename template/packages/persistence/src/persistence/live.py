@@ -9,9 +9,10 @@ tab instead (a fragment run by every open tab each interval) costs Streamlit's f
 30 idle tabs on two cores no run finished at all (``make load``, docs/scaling.md).
 
 Checking that what the browser shows is saved needs the browser's own report of its widgets,
-which only a fragment's timer makes the browser send unasked. That check is needed only after runs overlapped (``StateSync.screen_unverified``):
-the sidebar draws it then, and this watcher starts a full run that draws it when the overlap
-was noticed after the page had drawn (``PersistentSession.needs_screen_check``).
+which only a fragment's timer makes the browser send unasked. That check is needed only after
+runs overlapped (``StateSync.screen_unverified``): the sidebar draws it then, and this watcher
+starts a full run that draws it when the overlap was noticed after the page had drawn
+(``PersistentSession.needs_screen_check``).
 
 Streamlit has no public API to start a run of a session from outside it. Only this module
 uses its internals for that (checked on the versions ``pyproject.toml`` allows): the
