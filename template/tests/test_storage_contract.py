@@ -59,7 +59,7 @@ def test_the_store_satisfies_the_protocol(store: StorageInterface) -> None:
     assert isinstance(store, StorageInterface)
 
 
-def test_seed_calls_round_trip_every_supported_type(store: StorageInterface) -> None:
+def test_a_save_then_a_load_round_trips_every_supported_type(store: StorageInterface) -> None:
     store.save_process("2025年1月_週次レポート", RICH_STATE)
     loaded = store.load_process("2025年1月_週次レポート")
     assert loaded == RICH_STATE

@@ -5,8 +5,8 @@ sent a value for (a widget it did not report is not on its screen), and a widget
 (what the browser shows for a widget whose key was removed); the data editor needs a third:
 the table a grid's edits make, for a grid that did not draw in the run that got them. This
 module alone reads them from Streamlit (checked on the versions ``pyproject.toml`` allows).
-If those internals ever change, it answers "unknown" and the engine trusts what it reads, as
-it did before it tracked deliveries.
+If those internals ever change, it answers "unknown" and the engine trusts what it reads in
+session state, without checking what reached the browser.
 
 It also guards the widgets against saved values they can no longer take (a slider whose
 range was narrowed, a date saved as text ...): Streamlit would replace the whole page with an

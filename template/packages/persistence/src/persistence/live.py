@@ -3,16 +3,16 @@
 Every ``live_update_seconds`` one thread reads the revision of each process that some
 session of this server has open, once per process however many tabs show it, and starts a
 full run only in the sessions behind it (the run merges the colleague's keys, as any run
-does). An idle tab costs the server its share of that one read and nothing else. Before, every
-open tab ran a fragment each interval, and each fragment run cost Streamlit's full
-``gc.collect()`` (``runner.postScriptGC``) on top of the read: at 30 busy and 30 idle tabs on
-two cores no run finished any more (``make load``, docs/scaling.md).
+does). An idle tab costs the server its share of that one read and nothing else. A timer per
+tab instead (a fragment run by every open tab each interval) costs Streamlit's full
+``gc.collect()`` (``runner.postScriptGC``) per fragment run on top of the read: at 30 busy and
+30 idle tabs on two cores no run finished at all (``make load``, docs/scaling.md).
 
-The other thing a fragment did, checking that what the browser shows is saved, needs the
-browser's own report of its widgets, which only a fragment's timer makes the browser send
-unasked. That check is needed only after runs overlapped (``StateSync.screen_unverified``):
-the sidebar draws it then, and this watcher starts a full run that draws it when the overlap
-was noticed after the page had drawn (``PersistentSession.needs_screen_check``).
+Checking that what the browser shows is saved needs the browser's own report of its widgets,
+which only a fragment's timer makes the browser send unasked. That check is needed only after
+runs overlapped (``StateSync.screen_unverified``): the sidebar draws it then, and this watcher
+starts a full run that draws it when the overlap was noticed after the page had drawn
+(``PersistentSession.needs_screen_check``).
 
 Streamlit has no public API to start a run of a session from outside it. Only this module
 uses its internals for that (checked on the versions ``pyproject.toml`` allows): the

@@ -1,5 +1,5 @@
-"""Logging of the persistence layer, configured once per process: by the server's store
-(``binding.server_storage``) in the app, by ``persist`` for the command.
+"""Logging of the persistence layer, configured once per server process or command: by the
+server's store (``binding.server_storage``) in the app, by ``persist`` for the command.
 
 Every event is one line on stderr under the package's own logger names (``persistence.*``):
 ``2026-01-05T09:00:00.123Z WARNING persistence.observed: ...``, or one JSON object per line

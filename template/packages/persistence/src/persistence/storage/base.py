@@ -7,9 +7,10 @@ backend shares: the retention window, the name check (once, before a primitive s
 name), the rename to the same name, and encoding before its writes. This module also holds
 the helpers a backend uses instead of writing its own: ``name_digest`` (a name's file name
 or key part), ``describe_server`` (an address for messages), ``outages`` (the medium's
-errors as ``StorageUnavailableError``) and ``migrate_schema`` (versioned schema steps). So
-a backend module holds only what touches its medium. The public contract stays the
-structural ``StorageInterface``: these classes are a convenience, never a requirement.
+errors as ``StorageUnavailableError``), ``decode_snapshot`` (a process kept as a value per
+key) and ``migrate_schema`` (versioned schema steps of an SQL database). So a backend module
+holds only what touches its medium. The public contract stays the structural
+``StorageInterface``: these classes are a convenience, never a requirement.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import SplitResult, urlsplit
 
 from persistence import codec, settings
@@ -128,19 +129,31 @@ def outages(
 SchemaSteps = Mapping[int, Sequence[str]]  # version n: the statements that make n-1 into n
 
 
+class Rows(Protocol):
+    """What a database driver's ``execute`` returns (a cursor), as far as this module reads it."""
+
+    def fetchone(self) -> Any: ...
+
+
 def migrate_schema(
-    current: int,
+    run: Callable[[str, tuple[int, ...] | None], Rows],
     steps: SchemaSteps,
-    execute: Callable[[str], object],
-    record: Callable[[int], object],
     *,
+    table: str,
+    placeholder: str,
     where: str,
     instead: str,
 ) -> None:
-    """Bring a database at schema version ``current`` up to the last of ``steps``, inside
-    the caller's transaction: each step's statements through ``execute``, then ``record``
-    of its version. A version newer than this release knows is a ``ConfigurationError``
-    naming ``where`` it was found and what to use ``instead`` of updating the project."""
+    """Bring an SQL database up to the last of ``steps``, inside the caller's transaction.
+    ``table`` (created when missing) has a row per version the database was brought to;
+    every statement goes through ``run(statement, parameters)``, whose driver writes a
+    parameter as ``placeholder``. A version newer than this release knows is a
+    ``ConfigurationError`` naming ``where`` it was found and what to use ``instead`` of
+    updating the project."""
+    # ``table`` and ``placeholder`` are the backends' constants, never input: no injection.
+    run(f"CREATE TABLE IF NOT EXISTS {table} (version integer NOT NULL)", None)
+    row = run(f"SELECT max(version) FROM {table}", None).fetchone()  # noqa: S608
+    current = (row[0] if row else None) or 0
     latest = max(steps)
     if current > latest:
         raise ConfigurationError(
@@ -149,8 +162,8 @@ def migrate_schema(
         )
     for version in range(current + 1, latest + 1):
         for statement in steps[version]:
-            execute(statement)
-        record(version)
+            run(statement, None)
+        run(f"INSERT INTO {table} (version) VALUES ({placeholder})", (version,))  # noqa: S608
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -167,8 +180,13 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-def decode_state(name: str, entries: Iterable[tuple[str | bytes, str | bytes]]) -> State:
-    """A state from ``(key, codec JSON text)`` pairs, as stores that keep a value per key
+def decode_snapshot(
+    name: str,
+    revision: Revision,
+    updated_at: datetime,
+    entries: Iterable[tuple[str | bytes, str | bytes]],
+) -> ProcessSnapshot:
+    """A process from ``(key, codec JSON text)`` pairs, as stores that keep a value per key
     hold it (Redis hands back bytes); a value that cannot be read fails its process only."""
     state: State = {}
     for raw_key, text in entries:
@@ -179,7 +197,7 @@ def decode_state(name: str, entries: Iterable[tuple[str | bytes, str | bytes]]) 
             raise CorruptProcessError(
                 name, f"the value of {raw_key!r} cannot be read: {error}"
             ) from None
-    return state
+    return ProcessSnapshot(name=name, state=state, revision=revision, updated_at=updated_at)
 
 
 class StorageBase(ABC):
@@ -317,14 +335,20 @@ class BackendStore(StorageBase):
         write fails. Names are distinct and checked, values encoded, times within the
         retention window."""
 
+    def _encode_value(self, key: str, value: Any, known: codec.Encoded | None) -> Any:
+        """One value as the backend keeps it: ``codec`` JSON text (a row, a hash field),
+        or ``known``, what was encoded of this very value already. A backend that writes
+        its values into a document of its own overrides it."""
+        return codec.encode(key, value, known)
+
     def _encode_state(
         self, values: Mapping[str, Any], known: Mapping[str, codec.Encoded] | None = None
     ) -> dict[str, Any]:
-        """Each value as the backend keeps it: ``codec`` JSON text per key (a row, a hash
-        field), taken from ``known`` for the very value encoded there already.
-        ``UnstorableValueError`` names the first key that cannot be stored."""
+        """Each value as ``_encode_value`` makes it, taken from ``known`` for the very value
+        encoded there already. ``UnstorableValueError`` names the first key that cannot be
+        stored."""
         return {
-            key: codec.encode(key, value, codec.reused(known, key, value))
+            key: self._encode_value(key, value, codec.reused(known, key, value))
             for key, value in values.items()
         }
 
