@@ -36,6 +36,7 @@ BACKENDS = [
 # Only a backend that is a server has (and needs) its client package and its fixtures.
 pytest_plugins = [server.fixtures for name in BACKENDS if (server := ALL_BACKENDS[name].server)]
 
+
 def free_port() -> int:
     """A TCP port nobody listens on right now, for a server of the tests' own."""
     with socket.socket() as probe:

@@ -30,9 +30,7 @@ def default_storage_url(backend: str, folder: str | Path = "data") -> str:
     SQLite database file inside ``folder`` (relative to the project root, or absolute), or
     the local Redis or PostgreSQL server. The app, the tests and the benchmark all use it."""
     if backend not in BACKENDS:
-        raise ConfigurationError(
-            f"Unknown backend {backend!r}; use {_one_of(list(BACKENDS))}."
-        )
+        raise ConfigurationError(f"Unknown backend {backend!r}; use {_one_of(list(BACKENDS))}.")
     return BACKENDS[backend].url_in(folder)
 
 
