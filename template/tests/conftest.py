@@ -24,6 +24,7 @@ from persistence.models import Clock
 from persistence.settings import Settings, default_storage_url, get_settings
 from persistence.storage import StorageInterface, open_storage
 from persistence.storage.scoped import ScopedStorage
+from tests.medium import Medium
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The backends whose store this project has: its own (persistence/backends.json lists all).
@@ -123,6 +124,15 @@ def store(make_store: StoreFactory, clock: FakeClock) -> Iterator[StorageInterfa
     opened = make_store(clock)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def medium(make_store: StoreFactory) -> Medium:
+    """The medium of ``make_store``'s stores, to read or damage behind their back: the class
+    the backend's entry names (``tests/<backend>_medium.py``, rendered only for it)."""
+    module, _, name = ALL_BACKENDS[make_store.backend].medium.rpartition(".")
+    medium_class: type[Medium] = getattr(importlib.import_module(module), name)
+    return medium_class(make_store)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,10 +9,11 @@ another backend fails with a message that says how to switch.
 Per backend: ``label`` (its name in prose), ``choice`` (the template question's wording),
 ``schemes`` (of its storage URLs), ``default_url`` (``{folder}``: the data folder, for the
 backends that keep their data in one), ``dependencies`` (the package's, with the reason for
-each floor), ``server`` (for a backend that is a server: the environment variable that names
-one for the tests and the benchmark, where the template's own tests find one, how to start
-one, and the pytest plugin with its two fixtures: the server's URL, and a function that drops
-a namespace there) and the benchmark's targets for listing 200 processes.
+each floor), ``medium`` (the tests' class that reaches into its medium behind the store's
+back, ``tests/medium.py``), ``server`` (for a backend that is a server: the environment
+variable that names one for the tests and the benchmark, where the template's own tests find
+one, how to start one, and the pytest plugin with its two fixtures: the server's URL, and a
+function that drops a namespace there) and the benchmark's targets for listing 200 processes.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Backend:
     default_url: str
     requirements: tuple[str, ...]
     server: Server | None
+    medium: str  # the tests' class for its medium (tests/medium.py), rendered only for it
     bench_list_ms: float
     bench_owner_list_ms: float
 
@@ -63,6 +65,7 @@ def _backend(name: str, facts: dict[str, Any]) -> Backend:
         default_url=facts["default_url"],
         requirements=tuple(dep["requirement"] for dep in facts["dependencies"]),
         server=None if server is None else Server(**server),
+        medium=facts["medium"],
         bench_list_ms=float(facts["bench_list_ms"]),
         bench_owner_list_ms=float(facts["bench_owner_list_ms"]),
     )
