@@ -13,6 +13,7 @@ render through ``render`` below, which fails the test when Copier failed, or ass
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 __all__ = [
     "BACKENDS",
+    "BACKEND_TABLE",
     "BROWSER_TESTS",
     "DEFAULT_PREFIX",
     "EDGE_SUITE",
@@ -38,6 +40,7 @@ __all__ = [
     "PYTHON_VERSIONS",
     "REPO",
     "SEED",
+    "SERVERS",
     "WITHOUT_BROWSER",
     "commit_all",
     "conflicts",
@@ -59,7 +62,18 @@ PYTHON_VERSIONS: list[str] = yaml.safe_load(
     yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))["python_versions"]["default"]
 )
 
-BACKENDS = ["json", "sqlite", "redis", "postgres"]
+# The backends as the template declares them: the persistence package's backends.json, which
+# copier.yml and the generated code read too.
+BACKEND_TABLE: dict[str, dict[str, Any]] = json.loads(
+    (REPO / "template/packages/persistence/src/persistence/backends.json").read_text(
+        encoding="utf-8"
+    )
+)
+BACKENDS = list(BACKEND_TABLE)
+# The backends that are servers: the variable naming one (REDIS_URL) and where it answers here.
+SERVERS: dict[str, dict[str, str]] = {
+    name: facts["server"] for name, facts in BACKEND_TABLE.items() if facts["server"]
+}
 SCOPES = ["shared", "per_user"]
 DEFAULT_PREFIX = "persist_"
 # Every backend x sample x language x scope with the default prefix, plus one render with a
@@ -249,8 +263,8 @@ def project_env(**extra: str) -> dict[str, str]:
     # Bytecode is written (some machines turn that off): a project's later processes, such as
     # each `streamlit run` of its browser tests, then load their modules ~3x faster.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env.setdefault("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    for server in SERVERS.values():
+        env.setdefault(server["env"], server["test_url"])
     env.setdefault("MYPY_CACHE_DIR", str(mypy_cache_dir()))
     return {**env, **extra}
 

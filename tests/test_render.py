@@ -47,6 +47,10 @@ def test_no_jinja_is_left_and_only_the_chosen_backend_is_rendered(
     stores = {p.name for p in (project / "packages/persistence/src/persistence/storage").iterdir()}
     assert f"{backend}_store.py" in stores
     assert not {f"{other}_store.py" for other in BACKENDS if other != backend} & stores
+    # The tests' medium classes (tests/medium.py): the one the backend's entry names only.
+    tests = {p.name for p in (project / "tests").iterdir()}
+    assert f"{backend}_medium.py" in tests
+    assert not {f"{other}_medium.py" for other in BACKENDS if other != backend} & tests
     assert (project / "apps/sample/app.py").exists() is sample
     assert (project / "apps/sample/strings.toml").exists() is sample  # its wording goes with it
     assert (project / "run_sample.sh").exists() is sample

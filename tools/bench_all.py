@@ -21,13 +21,9 @@ import sys
 import tempfile
 import time
 
-from demo import postgres_answers, redis_answers
+from demo import server_answers
 
-from render import REPO, render
-
-BACKENDS = ["json", "sqlite", "redis", "postgres"]
-REDIS_URL = "redis://127.0.0.1:6379/0"
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+from render import BACKENDS, REPO, render
 
 
 def uv() -> list[str]:
@@ -37,8 +33,9 @@ def uv() -> list[str]:
 def project_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
     env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.setdefault("REDIS_URL", REDIS_URL)
-    env.setdefault("POSTGRES_URL", POSTGRES_URL)
+    for facts in BACKENDS.values():
+        if server := facts["server"]:
+            env.setdefault(server["env"], server["test_url"])
     return env
 
 
@@ -83,15 +80,13 @@ def main() -> int:
         default=[],
         help="a scenario of scripts/bench_persistence.py (repeatable; default: all)",
     )
-    parser.add_argument("--backend", action="append", choices=BACKENDS, help="repeatable")
+    parser.add_argument("--backend", action="append", choices=list(BACKENDS), help="repeatable")
     args = parser.parse_args()
     failed = False
     for backend in args.backend or BACKENDS:
-        if backend == "redis" and not redis_answers(project_env()["REDIS_URL"]):
-            print(f"### redis — skipped: no Redis answers at {project_env()['REDIS_URL']}\n")
-            continue
-        if backend == "postgres" and not postgres_answers(project_env()["POSTGRES_URL"]):
-            print(f"### postgres — skipped: nothing answers at {project_env()['POSTGRES_URL']}\n")
+        server = BACKENDS[backend]["server"]
+        if server and not server_answers(url := project_env()[server["env"]]):
+            print(f"### {backend} — skipped: nothing answers at {url}\n")
             continue
         print(f"benchmarking {backend} ...", file=sys.stderr, flush=True)
         try:

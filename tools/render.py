@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -10,6 +11,13 @@ from typing import Any
 import copier
 
 REPO = Path(__file__).resolve().parents[1]
+# The backends as the template declares them: the persistence package's backends.json, which
+# copier.yml and the generated code read too.
+BACKENDS: dict[str, dict[str, Any]] = json.loads(
+    (REPO / "template/packages/persistence/src/persistence/backends.json").read_text(
+        encoding="utf-8"
+    )
+)
 # Re-rendering keeps the environment (a second run is fast) and the saved processes (a demo
 # restarted with `make demo` shows them again, as a restarted server would).
 KEEP = {".venv", "data"}

@@ -18,23 +18,24 @@ from typing import Any
 
 import pytest
 
+from persistence.backends import BACKENDS as ALL_BACKENDS
 from persistence.logs import configure_logging
 from persistence.models import Clock
 from persistence.settings import Settings, default_storage_url, get_settings
 from persistence.storage import StorageInterface, open_storage
 from persistence.storage.scoped import ScopedStorage
+from tests.medium import Medium
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The backends whose store this project has: its own (persistence/backends.json lists all).
 BACKENDS = [
-    backend
-    for backend in ("json", "sqlite", "redis", "postgres")
-    if importlib.util.find_spec(f"persistence.storage.{backend}_store") is not None
+    name
+    for name in ALL_BACKENDS
+    if importlib.util.find_spec(f"persistence.storage.{name}_store") is not None
 ]
 
-# Only a Redis or PostgreSQL project has (and needs) its client package and its fixtures.
-pytest_plugins = [
-    f"tests.{backend}_fixtures" for backend in BACKENDS if backend in {"redis", "postgres"}
-]
+# Only a backend that is a server has (and needs) its client package and its fixtures.
+pytest_plugins = [server.fixtures for name in BACKENDS if (server := ALL_BACKENDS[name].server)]
 
 
 def free_port() -> int:
@@ -101,13 +102,11 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     backend: str = request.param
     namespace = f"test-{uuid.uuid4().hex[:12]}"
     drop_namespace: Callable[[str, str], None] | None = None
-    if backend == "redis":
-        url = request.getfixturevalue("redis_url")
+    if server := ALL_BACKENDS[backend].server:
+        # A Redis key prefix or a PostgreSQL schema on the server the fixtures provide.
+        url = request.getfixturevalue(server.url_fixture)
         # Requested now: pytest deprecates asking for a fixture during teardown.
-        drop_namespace = request.getfixturevalue("drop_redis_namespace")
-    elif backend == "postgres":
-        url = request.getfixturevalue("postgres_url")  # the namespace is the schema
-        drop_namespace = request.getfixturevalue("drop_postgres_schema")
+        drop_namespace = request.getfixturevalue(server.drop_fixture)
     else:
         url = default_storage_url(backend, tmp_path)
     settings = dataclasses.replace(
@@ -125,6 +124,15 @@ def store(make_store: StoreFactory, clock: FakeClock) -> Iterator[StorageInterfa
     opened = make_store(clock)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def medium(make_store: StoreFactory) -> Medium:
+    """The medium of ``make_store``'s stores, to read or damage behind their back: the class
+    the backend's entry names (``tests/<backend>_medium.py``, rendered only for it)."""
+    module, _, name = ALL_BACKENDS[make_store.backend].medium.rpartition(".")
+    medium_class: type[Medium] = getattr(importlib.import_module(module), name)
+    return medium_class(make_store)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import io
 import json
 from pathlib import Path
@@ -15,8 +14,8 @@ import pytest
 from persistence.cli import EXIT_CODES, EXPORT_FORMAT, EXPORT_VERSION, main
 from persistence.models import ProcessSnapshot
 from persistence.settings import get_settings
-from persistence.storage.base import name_digest, url_path
 from tests.conftest import PROJECT_ROOT, FakeClock, StoreFactory
+from tests.medium import Medium
 
 pytestmark = pytest.mark.persistence
 
@@ -217,58 +216,8 @@ def test_import_skips_a_process_past_the_retention_window(
     assert [info.name for info in make_store().list_processes()] == ["good"]
 
 
-def fail_the_second_write(make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the backend's medium fail after an import has written one process."""
-    if make_store.backend == "json":
-        import os
-
-        real_replace = os.replace
-        calls: list[object] = []
-
-        def flaky_replace(source: Any, target: Any) -> None:
-            calls.append(target)
-            if len(calls) == 2:
-                raise OSError(28, "No space left on device")
-            real_replace(source, target)
-
-        monkeypatch.setattr(os, "replace", flaky_replace)
-    elif make_store.backend == "sqlite":
-        import sqlite3
-
-        # Imported by name: only a SQLite project has the module (mypy checks each project).
-        SqliteStore = importlib.import_module("persistence.storage.sqlite_store").SqliteStore
-        real_write = SqliteStore._write_entries
-        writes: list[int] = []
-
-        def flaky_write(db: sqlite3.Connection, process_id: int, encoded: Any) -> None:
-            writes.append(process_id)
-            if len(writes) == 2:
-                raise sqlite3.OperationalError("disk I/O error")
-            real_write(db, process_id, encoded)
-
-        monkeypatch.setattr(SqliteStore, "_write_entries", staticmethod(flaky_write))
-    elif make_store.backend == "postgres":
-        # A trigger refuses the second process as a full disk would (SQLSTATE 53100).
-        run_sql = importlib.import_module("tests.postgres_fixtures").run_sql
-        run_sql(
-            make_store.url,
-            make_store.settings.namespace,
-            "CREATE FUNCTION refuse_second() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.name = 'second' THEN RAISE EXCEPTION 'disk full' USING ERRCODE = 'disk_full'; "
-            "END IF; RETURN NEW; END $$; "
-            "CREATE TRIGGER refuse_second BEFORE INSERT ON processes "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_second()",
-        )
-    else:
-        redis: Any = importlib.import_module("redis")
-        client = redis.Redis.from_url(make_store.url)
-        namespace = make_store.settings.namespace
-        client.set(f"{namespace}:state:{name_digest('second')}", "not a hash")
-        client.close()
-
-
 def test_an_import_whose_write_fails_halfway_leaves_nothing_half_written(
-    make_store: StoreFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_store: StoreFactory, medium: Medium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_store().save_process("first", {"persist_a": "before"})
     before = contents(make_store)
@@ -276,15 +225,13 @@ def test_an_import_whose_write_fails_halfway_leaves_nothing_half_written(
     first = {**GOOD, "name": "first", "state": {"persist_a": "after"}}
     second = {**GOOD, "name": "second"}
     dump.write_text(json.dumps(document(first, second, {**GOOD, "name": "third"})), "utf-8")
-    fail_the_second_write(make_store, monkeypatch)
+    medium.fail_the_second_write(monkeypatch)
     status, _, err = run_persist(make_store, "import", str(dump))
     assert status == 3, err
     assert err.count("\n") == 1
     monkeypatch.undo()
     assert contents(make_store) == before
-    if make_store.backend == "json":
-        assert not [p for p in url_path(make_store.url).iterdir() if p.name.startswith(".")
-                    and p.name != ".lock"]  # fmt: skip
+    assert not medium.leftovers()
 
 
 def test_show_prints_plain_json_and_exact_prints_the_export_encoding(
@@ -403,19 +350,21 @@ def test_tables_and_files_export_and_import_losslessly(
     assert state["persist_file"] == upload
 
 
-def test_export_goes_on_past_a_corrupt_process_and_says_so(make_store: StoreFactory) -> None:
-    from tests.test_corruption import corrupt
+def test_export_goes_on_past_a_corrupt_process_and_says_so(
+    make_store: StoreFactory, medium: Medium
+) -> None:
+    from tests.test_corruption import BROKEN
 
     store = make_store()
     store.save_process("good", {"persist_a": 1})
     store.save_process("bad", {"persist_a": 2})
-    corrupt(make_store, "bad")
+    medium.corrupt("bad", "persist_a", BROKEN)
     status, out, err = run_persist(make_store, "export")
     assert status == 5 and EXIT_CODES[5].startswith("export incomplete")
     assert [entry["name"] for entry in json.loads(out)["processes"]] == ["good"]
     assert err.count("\n") == 1 and err.startswith("persist: not exported: ") and "'bad'" in err
     store.save_process("bad2", {"persist_a": 3})  # the JSON store moved "bad" aside
-    corrupt(make_store, "bad2")
+    medium.corrupt("bad2", "persist_a", BROKEN)
     status, out, err = run_persist(make_store, "export", "--strict")
     assert status == 2 and out == "" and "'bad2'" in err
 

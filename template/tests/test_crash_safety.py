@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.conftest import StoreFactory
+from tests.medium import Medium
 
 pytestmark = pytest.mark.persistence
 
@@ -30,11 +31,9 @@ while True:
 
 
 @pytest.mark.slow
-def test_sigkill_during_writes_never_corrupts(make_store: StoreFactory) -> None:
-    if make_store.backend == "redis":
-        pytest.skip(
-            "Redis applies a write atomically on the server; a killed client cannot tear it"
-        )
+def test_sigkill_during_writes_never_corrupts(make_store: StoreFactory, medium: Medium) -> None:
+    if medium.untearable:
+        pytest.skip(medium.untearable)
     store = make_store()
     store.create_process("crash test")
     env = {

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from persistence.backends import BACKENDS
 from persistence.storage.scoped import ScopedStorage, owner_tag
 from persistence.sync import StateSync
 from scripts.benchmark.floor import Floor
@@ -31,10 +32,9 @@ BIG_VALUE_BYTES = 24_500  # 50 keys: about 1 MiB
 TARGET_RERUN_US = 100.0
 TARGET_CHANGE_VS_FLOOR = 1.5
 TARGET_SWITCH_MS = 5.0
-TARGET_LIST_MS = {"json": 50.0, "sqlite": 20.0, "redis": 20.0, "postgres": 20.0}
-# One user's listing among many users (per-user processes): read from the backend's index of
-# names, so it costs about what one user's processes cost, not everybody's.
-TARGET_OWNER_LIST_MS = {"json": 10.0, "sqlite": 2.0, "redis": 2.0, "postgres": 2.0}
+# The listing targets are each backend's (persistence/backends.json): ``bench_list_ms`` for
+# every process, ``bench_owner_list_ms`` for one user's among many users (per-user processes),
+# read from the backend's index of names, so it costs about what one user's processes cost.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,7 +244,7 @@ def listing_scenario(target: Target, sizes: Sizes, floor: Floor) -> Row:
             sizes.listing_rounds,
             [lambda: timed(store.list_processes), lambda: timed(floor.list_processes)],
         )
-        limit = TARGET_LIST_MS[target.backend]
+        limit = BACKENDS[target.backend].bench_list_ms
         return Row(
             f"list {sizes.processes:,} processes",
             timing,
@@ -282,7 +282,7 @@ def owner_listing_scenario(target: Target, sizes: Sizes) -> Row:
             sizes.listing_rounds,
             [lambda: timed(view.list_processes), lambda: timed(filter_everybody)],
         )
-        limit = TARGET_OWNER_LIST_MS[target.backend]
+        limit = BACKENDS[target.backend].bench_owner_list_ms
         total = sizes.users * sizes.per_user
         return Row(
             f"one user's processes, {sizes.users} users x {sizes.per_user} processes",

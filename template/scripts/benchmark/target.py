@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from persistence.backends import BACKENDS
 from persistence.settings import default_storage_url, get_settings
 from persistence.storage import StorageInterface, backend_of, open_storage
 from persistence.storage.base import url_path
 
-# Backends that live on a server: the benchmark works there in a namespace of its own, and
-# the environment variable the tests use names the server when no URL is given.
-SERVERS = {"redis": "REDIS_URL", "postgres": "POSTGRES_URL"}
+# Backends that live on a server (persistence/backends.json): the benchmark works there in a
+# namespace of its own, and the environment variable the tests use names the server when no
+# URL is given.
+SERVERS = {name: backend.server.env for name, backend in BACKENDS.items() if backend.server}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,31 +18,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from persistence.backends import BACKENDS
 from persistence.errors import ConfigurationError
 from persistence.history import HistoryLimits
 
 _DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
-
-# Where each backend keeps its data inside a folder. Redis and PostgreSQL keep none: they
-# are servers, and the default is the one on this machine.
-_IN_FOLDER = {"json": "processes", "sqlite": "state.db"}
-_LOCAL_SERVER_URLS = {
-    "redis": "redis://localhost:6379/0",
-    "postgres": "postgresql://postgres@localhost:5432/postgres",
-}
 
 
 def default_storage_url(backend: str, folder: str | Path = "data") -> str:
     """The storage URL ``backend`` uses unless told otherwise: a folder of JSON files or a
     SQLite database file inside ``folder`` (relative to the project root, or absolute), or
     the local Redis or PostgreSQL server. The app, the tests and the benchmark all use it."""
-    if backend in _LOCAL_SERVER_URLS:
-        return _LOCAL_SERVER_URLS[backend]
-    if backend not in _IN_FOLDER:
-        raise ConfigurationError(
-            f"Unknown backend {backend!r}; use json, sqlite, redis or postgres."
-        )
-    return f"{backend}:///{folder}/{_IN_FOLDER[backend]}"
+    if backend not in BACKENDS:
+        raise ConfigurationError(f"Unknown backend {backend!r}; use {_one_of(list(BACKENDS))}.")
+    return BACKENDS[backend].url_in(folder)
+
+
+def _one_of(names: list[str]) -> str:
+    """``a, b, c or d``."""
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 def _is_project_root(folder: Path) -> bool:

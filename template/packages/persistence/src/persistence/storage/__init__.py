@@ -10,6 +10,7 @@ import importlib
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from persistence.backends import BACKENDS
 from persistence.errors import ConfigurationError
 from persistence.models import Clock
 from persistence.settings import Settings, get_settings
@@ -18,18 +19,10 @@ from persistence.storage.contract import BackendFactory, StorageInterface
 
 __all__ = ["StorageInterface", "backend_of", "open_storage", "utc_now"]
 
-# URL scheme -> backend; backend ``b`` lives in ``persistence.storage.b_store``, whose
-# ``open_store`` is a ``BackendFactory``. A project renders only its own backend's module.
-SCHEMES = {
-    "json": "json",
-    "file": "json",
-    "sqlite": "sqlite",
-    "redis": "redis",
-    "rediss": "redis",
-    "unix": "redis",
-    "postgresql": "postgres",
-    "postgres": "postgres",
-}
+# URL scheme -> backend (persistence/backends.json); backend ``b`` lives in
+# ``persistence.storage.b_store``, whose ``open_store`` is a ``BackendFactory``. A project
+# renders only its own backend's module.
+SCHEMES = {scheme: backend.name for backend in BACKENDS.values() for scheme in backend.schemes}
 
 
 def utc_now() -> datetime:
