@@ -80,9 +80,9 @@ def release_1_1_0(repo: Path) -> None:
         "MAX_NAME_LENGTH = 200  # release 1.1.0",
     )
     replace_in(
-        template / "packages/persistence/src/persistence/settings.py",
-        '"json": "processes"',
-        '"json": "json-processes"',
+        template / "packages/persistence/src/persistence/backends.json",
+        '"default_url": "json:///{folder}/processes"',
+        '"default_url": "json:///{folder}/json-processes"',
     )
     with (repo / "copier.yml").open("a", encoding="utf-8") as handle:
         handle.write(
