@@ -13,7 +13,8 @@ each floor), ``medium`` (the tests' class that reaches into its medium behind th
 back, ``tests/medium.py``), ``server`` (for a backend that is a server: the environment
 variable that names one for the tests and the benchmark, where the template's own tests find
 one, how to start one, and the pytest plugin with its two fixtures: the server's URL, and a
-function that drops a namespace there) and the benchmark's targets for listing 200 processes.
+function that drops a namespace there) and the benchmark's listing targets in ms (every
+process, and one user's among many users').
 """
 
 from __future__ import annotations

@@ -304,12 +304,12 @@ def _unstarted_widget_states(session: Any) -> WidgetStates | None:
     """The widget values of the request ``session``'s script runner holds and has not applied
     yet: one waiting for its run, or one whose run has not reached the script body (where
     Streamlit applies them and calls the callbacks) when a newer request stops it."""
-    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
-    from streamlit.runtime.scriptrunner_utils.script_run_context_attr import (
-        SCRIPT_RUN_CONTEXT_ATTR_NAME,
-    )
-
     try:
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+        from streamlit.runtime.scriptrunner_utils.script_run_context_attr import (
+            SCRIPT_RUN_CONTEXT_ATTR_NAME,
+        )
+
         runner = session._scriptrunner
         requests = runner._requests
         context = getattr(runner._script_thread, SCRIPT_RUN_CONTEXT_ATTR_NAME, None)
@@ -320,6 +320,6 @@ def _unstarted_widget_states(session: Any) -> WidgetStates | None:
             if not (waiting or starting):
                 return None
             states = requests._rerun_data.widget_states
-    except AttributeError:  # no runner, or other internals
+    except (AttributeError, ImportError):  # no runner, or other internals: keep Streamlit's way
         return None
     return states if isinstance(states, WidgetStates) else None
